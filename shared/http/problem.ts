@@ -1,0 +1,120 @@
+/**
+ * @module
+ * RFC 9457 problem details: the one error shape every Worker answers with.
+ */
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
+/** Machine-readable reasons; each maps to one HTTP status in {@link problemStatus}. */
+export type ProblemCode =
+  | 'invalid_parameter'
+  | 'invalid_bbox'
+  | 'bbox_too_large'
+  | 'invalid_body'
+  | 'invalid_base64'
+  | 'corrupt_tile'
+  | 'empty_tile'
+  | 'not_found'
+  | 'route_not_found'
+  | 'method_not_allowed'
+  | 'payload_too_large'
+  | 'invalid_token'
+  | 'upstream_rate_limited'
+  | 'upstream_unavailable'
+  | 'upstream_error'
+  | 'upstream_auth'
+  | 'incomplete_result'
+  | 'subrequest_budget_exceeded'
+  | 'internal_error'
+
+const STATUS: Record<ProblemCode, number> = {
+  invalid_parameter: 400,
+  invalid_bbox: 400,
+  bbox_too_large: 422,
+  invalid_body: 400,
+  invalid_base64: 422,
+  corrupt_tile: 422,
+  empty_tile: 422,
+  not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  invalid_token: 401,
+  upstream_rate_limited: 503,
+  upstream_unavailable: 503,
+  upstream_error: 502,
+  upstream_auth: 502,
+  incomplete_result: 502,
+  subrequest_budget_exceeded: 503,
+  internal_error: 500,
+}
+
+const TITLE: Record<ProblemCode, string> = {
+  invalid_parameter: 'Invalid parameter',
+  invalid_bbox: 'Invalid bounding box',
+  bbox_too_large: 'Bounding box too large',
+  invalid_body: 'Invalid request body',
+  invalid_base64: 'Geometry is not valid base64',
+  corrupt_tile: 'Geometry is not a vector tile',
+  empty_tile: 'Geometry holds no polygon',
+  not_found: 'Not found',
+  route_not_found: 'No such route',
+  method_not_allowed: 'Method not allowed',
+  payload_too_large: 'Payload too large',
+  invalid_token: 'The upstream rejected the access token',
+  upstream_rate_limited: 'Upstream rate limit reached',
+  upstream_unavailable: 'Upstream unavailable',
+  upstream_error: 'Upstream error',
+  upstream_auth: 'Upstream rejected the server credentials',
+  incomplete_result: 'The answer could not be made complete',
+  subrequest_budget_exceeded: 'Subrequest budget exceeded',
+  internal_error: 'Internal error',
+}
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: ProblemCode
+  [extension: string]: unknown
+}
+
+export function problemStatus(code: ProblemCode): number {
+  return STATUS[code]
+}
+
+/** Builds a problem for `code`; `extra` adds extension members (never secrets). */
+export function problem(code: ProblemCode, detail: string, extra: Record<string, unknown> = {}): Problem {
+  return {
+    type: `https://mly-edge.dev/problems/${code.replaceAll('_', '-')}`,
+    title: TITLE[code],
+    status: STATUS[code],
+    detail,
+    code,
+    ...extra,
+  }
+}
+
+/** Thrown anywhere in a Worker; the app's `onError` turns it into the response. */
+export class ProblemError extends Error {
+  readonly problem: Problem
+  readonly headers: Record<string, string>
+  constructor(problem: Problem, headers: Record<string, string> = {}) {
+    super(problem.detail)
+    this.name = 'ProblemError'
+    this.problem = problem
+    this.headers = headers
+  }
+}
+
+export function fail(code: ProblemCode, detail: string, extra?: Record<string, unknown>, headers?: Record<string, string>): never {
+  throw new ProblemError(problem(code, detail, extra), headers)
+}
+
+export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(p), {
+    status: p.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
+  })
+}
