@@ -1,0 +1,43 @@
+/**
+ * @module
+ * One upstream client per incoming request: the server's settings plus the caller's own token,
+ * when it sent one.
+ */
+import { fail } from '../http/problem'
+import { GraphClient, tokenFrom, type GraphClientOptions } from './client'
+
+/** The Worker settings the upstream client reads (all task Workers bind these names). */
+export interface UpstreamSettings {
+  MAPILLARY_GRAPH_URL?: string
+  MAPILLARY_ACCESS_TOKEN?: string
+  /** Upstream fetch attempts one invocation may make. */
+  SUBREQUEST_BUDGET?: string
+}
+
+export const DEFAULT_GRAPH_URL = 'https://graph.mapillary.com'
+
+export function subrequestBudget(settings: UpstreamSettings): number {
+  const n = Number(settings.SUBREQUEST_BUDGET)
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 10_000
+}
+
+/**
+ * @example
+ * const client = clientForRequest(c.env, c.req.header('authorization'))
+ * const ids = await client.get('/image_ids', { sequence_id })
+ */
+export function clientForRequest(
+  settings: UpstreamSettings,
+  authorization: string | null | undefined,
+  overrides: Partial<GraphClientOptions> = {},
+): GraphClient {
+  const auth = tokenFrom(authorization, settings.MAPILLARY_ACCESS_TOKEN)
+  if (!auth) fail('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
+  return new GraphClient({
+    baseUrl: settings.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
+    token: auth.token,
+    tokenSource: auth.source,
+    subrequestBudget: subrequestBudget(settings),
+    ...overrides,
+  })
+}

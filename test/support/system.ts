@@ -1,0 +1,106 @@
+/**
+ * @module
+ * Runs the whole product for end-to-end tests: the upstream stand-in on its own port, then the
+ * gateway and every task Worker (from their wrangler configs) talking HTTP to it, all on workerd.
+ */
+import { createTestHarness, type TestHarness } from 'wrangler'
+
+export const TASK_CONFIGS = [
+  'workers/sequence-detections/wrangler.toml',
+  'workers/map-features/wrangler.toml',
+  'workers/detection-geometry/wrangler.toml',
+  'workers/feature-images/wrangler.toml',
+] as const
+
+/** A token the stand-in accepts; tests assert it never leaks. */
+export const SERVER_TOKEN = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
+
+export interface System {
+  /** The gateway's origin, e.g. http://127.0.0.1:40123 */
+  url: URL
+  /** The stand-in's origin. */
+  upstream: URL
+  gateway: TestHarness
+  sandbox: TestHarness
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  json<T = any>(path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: T }>
+  sandboxControl: SandboxControl
+  close(): Promise<void>
+}
+
+export interface SandboxControl {
+  config(patch: Record<string, unknown>): Promise<Record<string, unknown>>
+  reset(): Promise<void>
+  stats(): Promise<SandboxStats>
+  truthIds(bbox: string, objectValues?: string): Promise<string[]>
+  world(): Promise<any>
+}
+
+export interface SandboxStats {
+  requests: number
+  byRoute: Record<string, number>
+  authorization_headers_seen: number
+  query_tokens_seen: number
+  urls: string[]
+}
+
+export interface SystemOptions {
+  /** Extra vars for every task Worker (e.g. SUBREQUEST_BUDGET). */
+  vars?: Record<string, string>
+  /** Server token; `null` starts the task Workers with none. */
+  token?: string | null
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<System> {
+  const sandbox = createTestHarness({ workers: [{ configPath: 'workers/sandbox/wrangler.toml' }] })
+  const { url: upstream } = await sandbox.listen()
+  const token = opts.token === undefined ? SERVER_TOKEN : opts.token
+  const gateway = createTestHarness({
+    workers: [
+      { configPath: 'wrangler.toml' },
+      ...TASK_CONFIGS.map((configPath) => ({
+        configPath,
+        vars: { MAPILLARY_GRAPH_URL: upstream.origin, ...opts.vars },
+        ...(token ? { secrets: { MAPILLARY_ACCESS_TOKEN: token } } : {}),
+      })),
+    ],
+  })
+  const { url } = await gateway.listen()
+  const fetchAt = (base: URL) => (path: string, init?: RequestInit) => fetch(new URL(path, base), init)
+  const up = fetchAt(upstream)
+  const upJson = async (path: string, init?: RequestInit) => {
+    const res = await up(path, init)
+    if (!res.ok) throw new Error(`sandbox ${path} → ${res.status}`)
+    return res.json() as Promise<any>
+  }
+  const sys: System = {
+    url,
+    upstream,
+    gateway,
+    sandbox,
+    fetch: fetchAt(url),
+    async json(path, init) {
+      const res = await fetchAt(url)(path, init)
+      const text = await res.text()
+      let body: any = text
+      try {
+        body = JSON.parse(text)
+      } catch {}
+      return { status: res.status, headers: res.headers, body }
+    },
+    sandboxControl: {
+      config: (patch) => upJson('/__sandbox/config', { method: 'POST', body: JSON.stringify(patch), headers: { 'content-type': 'application/json' } }),
+      reset: async () => void (await upJson('/__sandbox/reset', { method: 'POST' })),
+      stats: () => upJson('/__sandbox/stats'),
+      truthIds: async (bbox, objectValues) => {
+        const q = new URLSearchParams({ bbox, ...(objectValues ? { object_values: objectValues } : {}) })
+        return (await upJson(`/__sandbox/truth/map_features?${q}`)).ids
+      },
+      world: () => upJson('/__sandbox/truth/world'),
+    },
+    async close() {
+      await Promise.allSettled([gateway.close(), sandbox.close()])
+    },
+  }
+  return sys
+}

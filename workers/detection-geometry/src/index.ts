@@ -1,0 +1,76 @@
+/**
+ * @module
+ * mly-detection-geometry: detections of an image or of a map feature with their pixel geometry,
+ * and `POST /v1/decode` for a geometry the caller already has.
+ */
+import { z } from 'zod'
+import { answer } from '../../../shared/http/answer'
+import { fail } from '../../../shared/http/problem'
+import { createTaskApp } from '../../../shared/http/task-app'
+import { decodeBody, imageId, mapFeatureId, validate } from '../../../shared/http/validation'
+import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
+import { pixelGeometry } from '../../../shared/mvt/pixel-geometry'
+import { withPixels } from '../../../shared/mvt/with-pixels'
+import { clientForRequest } from '../../../shared/upstream/request-client'
+import { imageMeta } from './image-meta'
+import type { Env } from './env'
+
+interface Detection {
+  id: string
+  value?: string
+  geometry?: string
+  image?: { id: string }
+}
+
+const app = createTaskApp<{ Bindings: Env }>('mly-detection-geometry')
+
+app.get('/v1/images/:imageId/detections', validate('param', z.object({ imageId })), async (c) => {
+  const { imageId: id } = c.req.valid('param')
+  const client = clientForRequest(c.env, c.req.header('authorization'))
+  const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
+  const detectionsKey = await cacheKey('img-detections', { id })
+  const [image, detections] = await Promise.all([
+    imageMeta(c.env.CACHE, client, id, defer),
+    cached(c.env.CACHE, detectionsKey, TTL.detections, async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry' })).data, { defer }),
+  ])
+  return answer(
+    { image, detections: detections.value.map((d) => withPixels(d, image.width, image.height)) },
+    { maxAge: 300, hit: client.stats.requests === 0, upstreamRequests: client.stats.requests },
+  )
+})
+
+app.get('/v1/map-features/:mapFeatureId/detections', validate('param', z.object({ mapFeatureId })), async (c) => {
+  const { mapFeatureId: id } = c.req.valid('param')
+  const client = clientForRequest(c.env, c.req.header('authorization'))
+  const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
+  const key = await cacheKey('mf-detections', { id })
+  const { value: detections } = await cached(
+    c.env.CACHE,
+    key,
+    TTL.detections,
+    async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data,
+    { defer },
+  )
+  const imageIds = [...new Set(detections.flatMap((d) => (d.image?.id ? [d.image.id] : [])))]
+  const images = new Map((await Promise.all(imageIds.map((i) => imageMeta(c.env.CACHE, client, i, defer)))).map((m) => [m.id, m]))
+  return answer(
+    {
+      map_feature: { id },
+      detections: detections.map((d) => {
+        const image = d.image?.id ? images.get(d.image.id) : undefined
+        if (!image) fail('upstream_error', `The upstream named no image for detection ${d.id}.`)
+        return { ...withPixels(d, image.width, image.height), image }
+      }),
+    },
+    { maxAge: 300, hit: client.stats.requests === 0, upstreamRequests: client.stats.requests },
+  )
+})
+
+app.post('/v1/decode', validate('json', decodeBody), (c) => {
+  const { geometry, width, height } = c.req.valid('json')
+  const decoded = pixelGeometry(geometry, width, height)
+  if (!decoded.ok) fail(decoded.failure.reason, decoded.failure.detail)
+  return c.json({ pixel_geometry: decoded.geometry })
+})
+
+export default app

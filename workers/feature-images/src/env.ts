@@ -1,0 +1,9 @@
+/** Bindings of the mly-feature-images Worker (see its wrangler.toml). */
+export interface Env {
+  CACHE: KVNamespace
+  MAPILLARY_GRAPH_URL: string
+  /** A secret; a client's own `Authorization: OAuth MLY|…` header takes its place for that request. */
+  MAPILLARY_ACCESS_TOKEN?: string
+  /** Upstream fetch attempts one invocation may make. */
+  SUBREQUEST_BUDGET?: string
+}

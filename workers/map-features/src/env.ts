@@ -1,0 +1,11 @@
+/** Bindings of the mly-map-features Worker (see its wrangler.toml). */
+export interface Env {
+  CACHE: KVNamespace
+  MAPILLARY_GRAPH_URL: string
+  /** A secret; a client's own `Authorization: OAuth MLY|…` header takes its place for that request. */
+  MAPILLARY_ACCESS_TOKEN?: string
+  /** Upstream fetch attempts one invocation may make. */
+  SUBREQUEST_BUDGET?: string
+  /** Largest box served, in square degrees. */
+  MAX_BBOX_AREA?: string
+}
