@@ -1,0 +1,108 @@
+/**
+ * @module
+ * Turns an upstream detection `geometry` (base64 Mapbox Vector Tile) into image pixels, exactly as
+ * docs/api-v1.md "Pixel geometry" says: every layer, every polygon feature, rings grouped by the MVT
+ * winding rule, each point scaled by its layer's extent, origin top-left, y down (no flip), rings
+ * closed. Never throws: bad input comes back as a tagged failure.
+ */
+import type { MultiPolygon, Polygon, Position } from 'geojson'
+import { classifyRings } from '@mapbox/vector-tile'
+import { decodeBase64 } from './base64'
+import { CorruptTileError, readTile, type TileLayer, type TileRing } from './read-tile'
+
+export type PixelGeometry = Polygon | MultiPolygon
+export type DecodeFailure = { reason: 'invalid_base64' | 'corrupt_tile' | 'empty_tile'; detail: string }
+export type DecodeResult = { ok: true; geometry: PixelGeometry } | { ok: false; failure: DecodeFailure }
+
+type ClassifyInput = Parameters<typeof classifyRings>[0]
+/** What `classifyRings` reads of a point (it only uses x and y); keeps the ring it came from. */
+interface RingPoint { x: number; y: number }
+
+const fail = (reason: DecodeFailure['reason'], detail: string): DecodeResult => ({ ok: false, failure: { reason, detail } })
+
+/** Pixel polygon(s) of a base64 detection tile drawn over a `width` × `height` image. */
+export function pixelGeometry(base64: string, width: number, height: number): DecodeResult {
+  const bytes = decodeBase64(base64)
+  if (bytes === null) return fail('invalid_base64', 'The geometry is not valid base64 (standard or URL-safe alphabet).')
+  return pixelGeometryFromBytes(bytes, width, height)
+}
+
+/** As `pixelGeometry`, for tile bytes already decoded. */
+export function pixelGeometryFromBytes(bytes: Uint8Array, width: number, height: number): DecodeResult {
+  let layers: TileLayer[]
+  try {
+    layers = readTile(bytes)
+  } catch (error) {
+    const why = error instanceof CorruptTileError ? error.message : String(error)
+    return fail('corrupt_tile', `The geometry is not a valid Mapbox Vector Tile: ${why}.`)
+  }
+  try {
+    const polygons: Position[][][] = []
+    for (const layer of layers) {
+      const sx = width / layer.extent
+      const sy = height / layer.extent
+      for (const feature of layer.features) {
+        if (feature.type !== 3) continue
+        for (const polygon of groupRings(feature.rings)) {
+          // Same point → pixel formula for every ring; closing point appended after scaling.
+          polygons.push(polygon.map((ring) => closeRing(ring.map(([x, y]) => [x * sx, y * sy]))))
+        }
+      }
+    }
+    const [only] = polygons
+    if (only === undefined) {
+      const polygonFeatures = layers.reduce((n, l) => n + l.features.filter((f) => f.type === 3).length, 0)
+      return fail('empty_tile', `The tile holds no polygon with an area (${layers.length} layer(s), ${polygonFeatures} polygon feature(s)).`)
+    }
+    const geometry: PixelGeometry = polygons.length === 1 ? { type: 'Polygon', coordinates: only } : { type: 'MultiPolygon', coordinates: polygons }
+    return { ok: true, geometry }
+  } catch (error) {
+    // Defensive: the reader has validated everything, but this function must never throw.
+    return fail('corrupt_tile', `The geometry could not be decoded: ${String(error)}.`)
+  }
+}
+
+/**
+ * One feature's rings → polygons (exterior first, then its holes) via vector-tile-js's
+ * `classifyRings`. Degenerate rings (fewer than 3 distinct points, or zero area) are dropped first:
+ * they have no winding, and `classifyRings` would keep a lone one as a polygon.
+ */
+function groupRings(rings: TileRing[]): TileRing[][] {
+  const usable = rings.map(withoutRepeatedStart).filter((ring) => distinctPoints(ring) >= 3 && signedArea(ring) !== 0)
+  if (usable.length === 0) return []
+  const byPoint = new Map<RingPoint[], TileRing>()
+  const input = usable.map((ring) => {
+    const points = ring.map(([x, y]) => ({ x, y }))
+    byPoint.set(points, ring)
+    return points
+  })
+  const grouped = classifyRings(input as unknown as ClassifyInput) as unknown as RingPoint[][][]
+  return grouped.map((polygon) => polygon.map((points) => byPoint.get(points) ?? points.map((p): [number, number] => [p.x, p.y])))
+}
+
+/** Some encoders also draw the first point again before ClosePath; drop it so closing doesn't double it. */
+function withoutRepeatedStart(ring: TileRing): TileRing {
+  const out = ring.slice()
+  const first = out[0]
+  while (out.length > 1 && first !== undefined && out[out.length - 1]![0] === first[0] && out[out.length - 1]![1] === first[1]) out.pop()
+  return out
+}
+
+function distinctPoints(ring: TileRing): number {
+  return new Set(ring.map(([x, y]) => `${x},${y}`)).size
+}
+
+function signedArea(ring: TileRing): number {
+  let sum = 0
+  for (let i = 0; i < ring.length; i++) {
+    const [x1, y1] = ring[i]!
+    const [x2, y2] = ring[(i + 1) % ring.length]!
+    sum += x1 * y2 - x2 * y1
+  }
+  return sum
+}
+
+function closeRing(ring: Position[]): Position[] {
+  const first = ring[0]
+  return first === undefined ? ring : [...ring, [first[0]!, first[1]!]]
+}
