@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest'
+import { cached, cacheKey, clampTtl, TTL, type KVLike } from './kv-cache'
+
+/** In-memory KVLike that records puts; `failGet`/`failPut` simulate an unreachable KV. */
+function memoryKv(opts: { failGet?: boolean; failPut?: boolean } = {}) {
+  const map = new Map<string, string>()
+  const puts: { key: string; ttl?: number }[] = []
+  const kv: KVLike = {
+    async get(key) {
+      if (opts.failGet) throw new Error('KV GET failed')
+      return map.get(key) ?? null
+    },
+    async put(key, value, o) {
+      puts.push({ key, ttl: o?.expirationTtl })
+      if (opts.failPut) throw new Error('KV PUT failed')
+      map.set(key, value)
+    },
+  }
+  return { kv, map, puts }
+}
+
+describe('cacheKey', () => {
+  it('is stable whatever the part order, ignoring undefined parts', async () => {
+    const a = await cacheKey('mf-bbox', { bbox: '1,2,3,4', fields: 'id', object_values: undefined })
+    const b = await cacheKey('mf-bbox', { fields: 'id', bbox: '1,2,3,4' })
+    expect(a).toBe(b)
+    expect(a).toMatch(/^mf-bbox:v1:[0-9a-f]{64}$/)
+  })
+
+  it('differs by kind and by value, including value types', async () => {
+    const k = await cacheKey('entity', { id: '1' })
+    expect(await cacheKey('seq-ids', { id: '1' })).not.toBe(k)
+    expect(await cacheKey('entity', { id: '2' })).not.toBe(k)
+    expect(await cacheKey('entity', { id: 1 })).not.toBe(k)
+    expect(await cacheKey('seq-detections', { pixels: true })).not.toBe(await cacheKey('seq-detections', { pixels: 'true' }))
+  })
+
+  it('stays under 512 bytes', async () => {
+    const k = await cacheKey('a'.repeat(64), { x: 'y'.repeat(10_000) })
+    expect(new TextEncoder().encode(k).byteLength).toBeLessThanOrEqual(512)
+  })
+
+  it('rejects anything that looks like a token, without echoing it', async () => {
+    await expect(cacheKey('entity', { id: '1', token: 'MLY|123|s3cr3t' })).rejects.toThrow(/token/)
+    await expect(cacheKey('entity', { id: '1', token: 'mly|123|s3cr3t' })).rejects.not.toThrow(/s3cr3t/)
+    await expect(cacheKey('entity', { 'MLY|x': 1 })).rejects.toThrow(/token/)
+  })
+
+  it('rejects bad kinds', async () => {
+    await expect(cacheKey('Bad Kind', {})).rejects.toThrow(TypeError)
+    await expect(cacheKey('x:v1', {})).rejects.toThrow(TypeError)
+  })
+})
+
+describe('cached', () => {
+  it('misses, stores JSON with the TTL, then hits without producing', async () => {
+    const { kv, map, puts } = memoryKv()
+    let produced = 0
+    const produce = async () => ({ n: ++produced })
+    expect(await cached(kv, 'k', TTL.detections, produce)).toEqual({ value: { n: 1 }, hit: false })
+    expect(JSON.parse(map.get('k')!)).toEqual({ n: 1 })
+    expect(puts).toEqual([{ key: 'k', ttl: 86400 }])
+    expect(await cached(kv, 'k', TTL.detections, produce)).toEqual({ value: { n: 1 }, hit: true })
+    expect(produced).toBe(1)
+  })
+
+  it('clamps the TTL to KV’s 60 s minimum', async () => {
+    const { kv, puts } = memoryKv()
+    await cached(kv, 'a', 5, async () => 1)
+    await cached(kv, 'b', 0, async () => 1)
+    await cached(kv, 'c', 90.2, async () => 1)
+    expect(puts.map((p) => p.ttl)).toEqual([60, 60, 91])
+    expect(clampTtl(Number.NaN)).toBe(60)
+  })
+
+  it('falls through to produce when KV reads fail, and survives failing writes', async () => {
+    const broken = memoryKv({ failGet: true, failPut: true })
+    expect(await cached(broken.kv, 'k', 300, async () => 'v')).toEqual({ value: 'v', hit: false })
+    expect(broken.puts).toHaveLength(1)
+  })
+
+  it('treats a corrupt entry as a miss', async () => {
+    const { kv, map } = memoryKv()
+    map.set('k', '{not json')
+    expect(await cached(kv, 'k', 300, async () => 'fresh')).toEqual({ value: 'fresh', hit: false })
+    expect(map.get('k')).toBe('"fresh"')
+  })
+
+  it('works with no KV bound', async () => {
+    expect(await cached(undefined, 'k', 300, async () => 7)).toEqual({ value: 7, hit: false })
+  })
+
+  it('hands the write to defer instead of awaiting it', async () => {
+    const { kv, map } = memoryKv()
+    const deferred: Promise<unknown>[] = []
+    const r = await cached(kv, 'k', 300, async () => [1], { defer: (p) => void deferred.push(p) })
+    expect(r.hit).toBe(false)
+    expect(deferred).toHaveLength(1)
+    await deferred[0]
+    expect(map.has('k')).toBe(true)
+    // A failing deferred write resolves quietly (waitUntil must not see a rejection).
+    const broken = memoryKv({ failPut: true })
+    const d2: Promise<unknown>[] = []
+    await cached(broken.kv, 'k', 300, async () => 1, { defer: (p) => void d2.push(p) })
+    await expect(d2[0]).resolves.toBeUndefined()
+  })
+
+  it('does not cache failures', async () => {
+    const { kv, puts } = memoryKv()
+    await expect(cached(kv, 'k', 300, async () => Promise.reject(new Error('upstream')))).rejects.toThrow('upstream')
+    expect(puts).toHaveLength(0)
+  })
+
+  it('skips values over 25 MiB', async () => {
+    const { kv, puts } = memoryKv()
+    const big = 'x'.repeat(25 * 1024 * 1024 + 1)
+    expect((await cached(kv, 'k', 300, async () => big)).hit).toBe(false)
+    expect(puts).toHaveLength(0)
+  })
+})

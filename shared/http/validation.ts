@@ -1,0 +1,262 @@
+/**
+ * @module
+ * Request validation: zod 4 schemas for the public parameters, and `validate()` which turns any
+ * failure into a 400 problem naming the parameter and the reason.
+ */
+
+import { zValidator } from '@hono/zod-validator'
+import type { Context, ValidationTargets } from 'hono'
+import { z } from 'zod'
+import { problem, problemResponse, type ProblemCode } from './problem'
+
+/** Problem code a schema's failures report, when not the target's default. */
+const problemCodes = z.registry<{ problemCode: ProblemCode }>()
+
+/** A string parameter; its error says "is required" when absent, "only once" when repeated. */
+const param = () =>
+  z.string({
+    error: (iss) => (iss.input === undefined ? 'is required' : Array.isArray(iss.input) ? 'must be given only once' : 'must be a string'),
+  })
+
+/**
+ * Upstream numeric id (image or map feature): 1–20 digits.
+ *
+ * @example
+ * z.object({ imageId }).parse({ imageId: '315219450124680' })
+ */
+export const imageId = param().regex(/^[0-9]{1,20}$/, 'must be a numeric id of 1 to 20 digits')
+/** Same shape as {@link imageId}. */
+export const mapFeatureId = param().regex(/^[0-9]{1,20}$/, 'must be a numeric id of 1 to 20 digits')
+/** Upstream sequence key: 1–64 of `[A-Za-z0-9_-]`. */
+export const sequenceId = param().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -')
+
+/** Splits a comma list, trimming and dropping empty items. */
+function commaList(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')
+}
+
+/**
+ * `fields=a,b`: each must be in `allowed`; duplicates dropped, order kept; absent or empty →
+ * `defaults`. Answers a `string[]`.
+ *
+ * @example
+ * const fields = fieldsParam(['id', 'value', 'geometry'], ['id', 'value'])
+ * fields.parse('geometry,id,geometry') // ['geometry', 'id']
+ * fields.parse(undefined)              // ['id', 'value']
+ */
+export function fieldsParam(allowed: readonly string[], defaults: readonly string[]) {
+  const known = new Set(allowed)
+  return param()
+    .optional()
+    .transform((s, ctx): string[] => {
+      const list = s === undefined ? [] : commaList(s)
+      if (list.length === 0) return [...defaults]
+      const unknown = list.filter((f) => !known.has(f))
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((f) => `'${f.slice(0, 40)}'`).join(', ')}; allowed: ${allowed.join(', ')}` })
+        return z.NEVER
+      }
+      return [...new Set(list)]
+    })
+}
+
+const OBJECT_VALUE = /^[a-z0-9_]+(?:-{1,2}[a-z0-9_]+)*$/
+export const MAX_OBJECT_VALUES = 50
+
+/**
+ * `object_values=a--b--g1,c--d`: Mapillary value names (lowercase, digits, `_`, `-` and `--`
+ * separators), at most 50, deduplicated. Absent or empty → undefined (no filter).
+ *
+ * @example
+ * objectValuesParam.parse('regulatory--stop--g1,object--vehicle--car') // ['regulatory--stop--g1', 'object--vehicle--car']
+ */
+export const objectValuesParam = param()
+  .optional()
+  .transform((s, ctx): string[] | undefined => {
+    const list = s === undefined ? [] : [...new Set(commaList(s))]
+    if (list.length === 0) return undefined
+    if (list.length > MAX_OBJECT_VALUES) {
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_OBJECT_VALUES} values, got ${list.length}` })
+      return z.NEVER
+    }
+    const bad = list.find((v) => v.length > 128 || !OBJECT_VALUE.test(v))
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${bad.slice(0, 60)}' is not an object value (like regulatory--stop--g1)` })
+      return z.NEVER
+    }
+    return list
+  })
+
+/**
+ * `true`/`1` or `false`/`0`; absent → false.
+ *
+ * @example
+ * booleanParam.parse('1') // true
+ */
+export const booleanParam = param()
+  .optional()
+  .transform((s, ctx): boolean => {
+    if (s === undefined || s === 'false' || s === '0') return false
+    if (s === 'true' || s === '1') return true
+    ctx.addIssue({ code: 'custom', message: 'must be true, false, 1 or 0' })
+    return z.NEVER
+  })
+
+export const MAX_LAT = 85.0511
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
+
+/** `[west, south, east, north]` in degrees; `west > east` crosses the antimeridian. */
+export type BboxTuple = [west: number, south: number, east: number, north: number]
+
+/**
+ * `bbox=w,s,e,n`: four finite numbers, longitudes in [-180, 180], latitudes in ±85.0511, south ≤
+ * north; west > east allowed (antimeridian). Failures report `invalid_bbox`.
+ *
+ * @example
+ * bboxParam.parse('-79.54,8.94,-79.52,8.96') // [-79.54, 8.94, -79.52, 8.96]
+ * bboxParam.parse('179.9,-1,-179.9,1')       // crosses the antimeridian: fine
+ */
+export const bboxParam = param().transform((s, ctx): BboxTuple => {
+  const issue = (message: string) => {
+    ctx.addIssue({ code: 'custom', message })
+    return z.NEVER
+  }
+  const parts = s.split(',').map((x) => x.trim())
+  if (parts.length !== 4) return issue(`must be 4 comma-separated numbers west,south,east,north; got ${parts.length} item${parts.length === 1 ? '' : 's'}`)
+  const names = ['west', 'south', 'east', 'north'] as const
+  const nums: number[] = []
+  for (const [i, p] of parts.entries()) {
+    const n = Number(p)
+    if (!NUMBER.test(p) || !Number.isFinite(n)) return issue(`${names[i]} '${p.slice(0, 30)}' is not a finite number`)
+    nums.push(n)
+  }
+  const [w, so, e, n] = nums as BboxTuple
+  for (const [name, v] of [['west', w], ['east', e]] as const) {
+    if (v < -180 || v > 180) return issue(`${name} ${v} is outside [-180, 180]`)
+  }
+  for (const [name, v] of [['south', so], ['north', n]] as const) {
+    if (v < -MAX_LAT || v > MAX_LAT) return issue(`${name} ${v} is outside [-${MAX_LAT}, ${MAX_LAT}]`)
+  }
+  if (so > n) return issue(`south ${so} is greater than north ${n}`)
+  return [w, so, e, n]
+})
+problemCodes.add(bboxParam, { problemCode: 'invalid_bbox' })
+
+export const MAX_GEOMETRY_CHARS = 1024 * 1024
+const dimension = z
+  .number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') })
+  .int('must be an integer')
+  .min(1, 'must be at least 1')
+  .max(100_000, 'must be at most 100000')
+
+/**
+ * `POST /v1/decode` body: `{geometry: base64 MVT (≤ 1 MiB), width, height: integers 1..100000}`.
+ * Extra members are ignored. Failures report `invalid_body`.
+ *
+ * @example
+ * decodeBody.parse({ geometry: 'GjV4…', width: 4032, height: 3024 })
+ */
+export const decodeBody = z.object(
+  {
+    geometry: z
+      .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string (base64)') })
+      .min(1, 'must not be empty')
+      .max(MAX_GEOMETRY_CHARS, `must be at most ${MAX_GEOMETRY_CHARS} characters`),
+    width: dimension,
+    height: dimension,
+  },
+  { error: 'must be a JSON object {"geometry", "width", "height"}' },
+)
+problemCodes.add(decodeBody, { problemCode: 'invalid_body' })
+
+export interface ValidateOptions {
+  /** Problem code for every failure, overriding the schema's and the target's default. */
+  code?: ProblemCode
+}
+
+const TARGET_NOUN: Partial<Record<keyof ValidationTargets, string>> = {
+  query: 'Query parameter',
+  param: 'Path parameter',
+  json: 'Body member',
+  header: 'Header',
+  form: 'Form field',
+}
+
+/**
+ * Hono middleware validating `target` with `schema` (via @hono/zod-validator). A failure answers
+ * 400 problem+json: `invalid_body` for JSON bodies, `invalid_bbox` for {@link bboxParam}, else
+ * `invalid_parameter`, unless `opts.code` says otherwise. The detail names the parameter and why;
+ * `invalid_params` lists every issue. Unknown query parameters are ignored.
+ *
+ * @example
+ * app.get('/v1/map-features', validate('query', z.object({ bbox: bboxParam })), (c) => {
+ *   const { bbox } = c.req.valid('query') // [w, s, e, n]
+ * })
+ */
+export function validate<Target extends keyof ValidationTargets, T extends z.ZodType>(target: Target, schema: T, opts: ValidateOptions = {}) {
+  const mw = zValidator(target, schema, (result) => {
+    if (result.success) return
+    const issues = result.error.issues.map((iss) => ({
+      name: iss.path.map(String).join('.'),
+      reason: iss.message,
+      code: codeFor(schema, iss.path),
+    }))
+    const first = issues[0]
+    const code = opts.code ?? first?.code ?? (target === 'json' ? 'invalid_body' : 'invalid_parameter')
+    const noun = TARGET_NOUN[target] ?? 'Input'
+    const detail = first ? (first.name ? `${noun} '${first.name}' ${first.reason}.` : `${target === 'json' ? 'The request body' : noun} ${first.reason}.`) : 'The request is not valid.'
+    return problemResponse(problem(code, detail, { invalid_params: issues.map(({ name, reason }) => ({ name, reason })) }))
+  })
+  if (target !== 'json') return mw
+  // Hono reads JSON bodies itself: a wrong Content-Type or malformed JSON never reaches the hook.
+  const json: typeof mw = async (c: Context, next) => {
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
+      return problemResponse(problem(opts.code ?? 'invalid_body', 'The request body must be JSON, sent with Content-Type: application/json.'))
+    }
+    let downstream = false
+    try {
+      return await mw(c, async () => {
+        downstream = true
+        await next()
+      })
+    } catch (e) {
+      if (!downstream && e instanceof Error && /malformed json/i.test(e.message)) {
+        return problemResponse(problem(opts.code ?? 'invalid_body', 'The request body is not valid JSON.'))
+      }
+      throw e
+    }
+  }
+  return json
+}
+
+/** The code registered for the schema at `path` (or for the whole schema), if any. */
+function codeFor(schema: z.ZodType, path: readonly PropertyKey[]): ProblemCode | undefined {
+  const top = path[0]
+  const shape = (unwrap(schema) as { shape?: Record<string, z.ZodType> }).shape
+  const field = typeof top === 'string' && shape ? shape[top] : undefined
+  return (field && registered(field)) ?? registered(schema)
+}
+
+function registered(schema: z.ZodType): ProblemCode | undefined {
+  for (let s: z.ZodType | undefined = schema; s; s = inner(s)) {
+    const code = problemCodes.get(s)?.problemCode
+    if (code) return code
+  }
+  return undefined
+}
+
+/** Looks through optional/default/nullable wrappers. */
+function inner(s: z.ZodType): z.ZodType | undefined {
+  const def = s._zod.def as { innerType?: z.ZodType }
+  return def.innerType
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur = s
+  for (let next = inner(cur); next; next = inner(cur)) cur = next
+  return cur
+}

@@ -1,0 +1,238 @@
+import { describe, expect, it } from 'vitest'
+import { GraphClient, type GraphClientOptions } from './client'
+import { UpstreamError } from './errors'
+import { json, recordingSleep, scriptedFetch, type Step } from './test-helpers'
+
+const TOKEN = 'MLY|4242|s3cr3tt0k3n'
+const NOT_EXIST = { error: { message: "Unsupported get request. Object with ID '999' does not exist, cannot be loaded due to missing permissions", type: 'GraphMethodException', code: 100, fbtrace_id: 'x' } }
+
+function setup(steps: Step[], opts: Partial<GraphClientOptions> = {}) {
+  const f = scriptedFetch(steps)
+  const s = recordingSleep()
+  const client = new GraphClient({ baseUrl: 'http://graph.test/', token: TOKEN, fetch: f.fetch, sleep: s.sleep, random: () => 0.5, ...opts })
+  return { client, calls: f.calls, sleeps: s.sleeps }
+}
+
+async function failure(p: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await p
+  } catch (e) {
+    expect(e).toBeInstanceOf(UpstreamError)
+    return e as UpstreamError
+  }
+  throw new Error('expected a failure')
+}
+
+function expectNoToken(...things: unknown[]) {
+  for (const t of things) {
+    const s = typeof t === 'string' ? t : JSON.stringify(t)
+    expect(s).not.toContain('s3cr3t')
+    expect(s).not.toContain('MLY|')
+  }
+}
+
+describe('GraphClient.get', () => {
+  it('answers parsed JSON and sends the token only as the OAuth header', async () => {
+    const { client, calls } = setup([json(200, { data: [{ id: '1' }] })])
+    await expect(client.get('/image_ids', { sequence_id: 'abc' })).resolves.toEqual({ data: [{ id: '1' }] })
+    expect(calls).toHaveLength(1)
+    expect(calls[0]!.url).toBe('http://graph.test/image_ids?sequence_id=abc')
+    expect(calls[0]!.headers.get('authorization')).toBe(`OAuth ${TOKEN}`)
+    expect(client.stats).toEqual({ requests: 1, attempts: 1, retries: 0, inFlightPeak: 1 })
+  })
+
+  it('encodes query params, keeps commas, drops undefined', async () => {
+    const { client, calls } = setup([json(200, {})])
+    await client.get('/map_features', { bbox: '-79.5,8.9,-79.4,9', fields: 'id,geometry', object_values: undefined, q: 'a b&c=d/é' })
+    expect(calls[0]!.url).toBe('http://graph.test/map_features?bbox=-79.5,8.9,-79.4,9&fields=id,geometry&q=a%20b%26c%3Dd%2F%C3%A9')
+  })
+
+  it('refuses to put a token in the URL', async () => {
+    const { client, calls } = setup([json(200, {})])
+    await expect(client.get('/x', { access_token: 'abc' })).rejects.toThrow(TypeError)
+    await expect(client.get('/x', { q: 'MLY|1|2' })).rejects.toThrow(TypeError)
+    expect(calls).toHaveLength(0)
+  })
+
+  it.each<[string, Step]>([
+    ['429', json(429, { error: { code: 4, message: 'limit' } })],
+    ['500', json(500, {})],
+    ['502', json(502, 'Bad gateway')],
+    ['503', json(503, {})],
+    ['504', json(504, {})],
+    ['a refused connection', { drop: 'connect' }],
+    ['a body that drops mid-stream', { drop: 'body' }],
+    ['invalid JSON', json(200, '{"data": [')],
+  ])('retries after %s, then succeeds', async (_, step) => {
+    const { client, calls, sleeps } = setup([step, step, json(200, { ok: true })])
+    await expect(client.get('/1')).resolves.toEqual({ ok: true })
+    expect(calls).toHaveLength(3)
+    expect(client.stats).toMatchObject({ requests: 1, attempts: 3, retries: 2 })
+    // full jitter with random() = 0.5: half of 200, then half of 400
+    expect(sleeps).toEqual([100, 200])
+  })
+
+  it('retries after a timeout, then succeeds', async () => {
+    const { client, calls } = setup([{ hang: true }, json(200, { ok: 1 })], { timeoutMs: 20 })
+    await expect(client.get('/1')).resolves.toEqual({ ok: 1 })
+    expect(calls).toHaveLength(2)
+  })
+
+  it('times out even when fetch ignores the abort signal', async () => {
+    const never = (() => new Promise<Response>(() => {})) as typeof fetch
+    const client = new GraphClient({ baseUrl: 'http://g', token: TOKEN, fetch: never, timeoutMs: 10, maxAttempts: 2, sleep: async () => {} })
+    const e = await failure(client.get('/1'))
+    expect(e.reason).toBe('timeout')
+    expect(client.stats.attempts).toBe(2)
+  })
+
+  it('honours Retry-After in seconds as the minimum delay', async () => {
+    const { client, sleeps } = setup([json(429, {}, { 'retry-after': '3' }), json(503, {}, { 'retry-after': '0' }), json(200, {})])
+    await client.get('/1')
+    expect(sleeps).toEqual([3000, 200])
+  })
+
+  it('honours Retry-After as an HTTP date', async () => {
+    const now = Date.UTC(2026, 0, 1, 0, 0, 0)
+    const date = new Date(now + 7000).toUTCString()
+    const { client, sleeps } = setup([json(429, {}, { 'retry-after': date }), json(200, {})], { now: () => now })
+    await client.get('/1')
+    expect(sleeps).toEqual([7000])
+  })
+
+  it('gives up at once on a Retry-After beyond the cap, reporting it', async () => {
+    const { client, calls, sleeps } = setup([json(429, {}, { 'retry-after': '120' })])
+    const e = await failure(client.get('/1'))
+    expect(e).toMatchObject({ reason: 'rate_limited', status: 429, retryAfterSeconds: 120 })
+    expect(calls).toHaveLength(1)
+    expect(sleeps).toEqual([])
+  })
+
+  it.each<[string, Step, string]>([
+    ['429', json(429, {}), 'rate_limited'],
+    ['500', json(500, {}), 'unavailable'],
+    ['drop', { drop: 'connect' }, 'dropped'],
+    ['body drop', { drop: 'body' }, 'dropped'],
+    ['bad JSON', json(200, 'nope'), 'bad_response'],
+  ])('gives up after maxAttempts on %s with reason %s', async (_, step, reason) => {
+    const { client, calls, sleeps } = setup([step], { maxAttempts: 4 })
+    const e = await failure(client.get('/1'))
+    expect(e.reason).toBe(reason)
+    expect(e.attempts).toBe(4)
+    expect(calls).toHaveLength(4)
+    expect(sleeps).toHaveLength(3)
+  })
+
+  it('caps the backoff at maxDelayMs', async () => {
+    const { client, sleeps } = setup([json(500, {})], { maxAttempts: 6, random: () => 0.999, baseDelayMs: 1000, maxDelayMs: 3000 })
+    await failure(client.get('/1'))
+    expect(sleeps).toEqual([999, 1998, 2997, 2997, 2997])
+  })
+
+  it('maps 400 code 100 "does not exist" to not_found without retrying', async () => {
+    const { client, calls } = setup([json(400, NOT_EXIST)])
+    const e = await failure(client.get('/999'))
+    expect(e).toMatchObject({ reason: 'not_found', status: 400, graphCode: 100 })
+    expect(calls).toHaveLength(1)
+  })
+
+  it('maps other 4xx to bad_request without retrying', async () => {
+    const { client, calls } = setup([json(400, { error: { code: 100, message: 'Tried accessing nonexisting field (foo)' } })])
+    expect((await failure(client.get('/1'))).reason).toBe('bad_request')
+    expect(calls).toHaveLength(1)
+  })
+
+  it.each<[string, Step]>([
+    ['401', json(401, { error: { type: 'OAuthException', code: 190, message: 'Invalid OAuth access token' } })],
+    ['403', json(403, {})],
+    ['400 code 190', json(400, { error: { type: 'OAuthException', code: 190 } })],
+  ])('maps %s to unauthorized without retrying, tagged with the token source', async (_, step) => {
+    const client = setup([step], { tokenSource: 'client' })
+    const e = await failure(client.client.get('/1'))
+    expect(e).toMatchObject({ reason: 'unauthorized', tokenSource: 'client' })
+    expect(client.calls).toHaveLength(1)
+  })
+
+  it('keeps at most maxInFlight attempts awaiting a response (body included) with 50 concurrent gets', async () => {
+    let inFlight = 0
+    let peak = 0
+    const slowFetch = (async () => {
+      inFlight++
+      peak = Math.max(peak, inFlight)
+      await new Promise((r) => setTimeout(r, Math.random() * 3))
+      // The connection stays busy until its body is read to the end.
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          await new Promise((r) => setTimeout(r, Math.random() * 3))
+          c.enqueue(new TextEncoder().encode('{"ok":true}'))
+          inFlight--
+          c.close()
+        },
+      })
+      return new Response(stream, { status: 200 })
+    }) as typeof fetch
+    const client = new GraphClient({ baseUrl: 'http://g', token: TOKEN, fetch: slowFetch })
+    const all = await Promise.all(Array.from({ length: 50 }, (_, i) => client.get(`/${i}`)))
+    expect(all).toHaveLength(50)
+    expect(peak).toBe(6)
+    expect(client.stats).toMatchObject({ requests: 50, attempts: 50, inFlightPeak: 6 })
+  })
+
+  it('honours a smaller maxInFlight', async () => {
+    let inFlight = 0
+    let peak = 0
+    const f = (async () => {
+      inFlight++
+      peak = Math.max(peak, inFlight)
+      await new Promise((r) => setTimeout(r, 2))
+      inFlight--
+      return new Response('{}')
+    }) as typeof fetch
+    const client = new GraphClient({ baseUrl: 'http://g', token: TOKEN, fetch: f, maxInFlight: 2 })
+    await Promise.all(Array.from({ length: 10 }, () => client.get('/1')))
+    expect(peak).toBe(2)
+  })
+
+  it('throws budget_exhausted once attempts would exceed the budget (retries count)', async () => {
+    const { client, calls } = setup([json(500, {}), json(200, {})], { subrequestBudget: 3 })
+    await client.get('/a') // 2 attempts
+    await client.get('/b') // 1 attempt: budget now spent
+    const e = await failure(client.get('/c'))
+    expect(e.reason).toBe('budget_exhausted')
+    expect(calls).toHaveLength(3)
+    expect(client.stats.attempts).toBe(3)
+  })
+
+  it('stops retrying when the budget runs out mid-retries', async () => {
+    const { client, calls } = setup([json(503, {})], { subrequestBudget: 2 })
+    expect((await failure(client.get('/a'))).reason).toBe('budget_exhausted')
+    expect(calls).toHaveLength(2)
+  })
+
+  it('never lets the token out: URLs, errors, stats, the client itself', async () => {
+    const steps: Step[] = [json(401, { error: { type: 'OAuthException', code: 190, message: `Invalid token ${TOKEN}` } })]
+    const { client, calls } = setup(steps)
+    const errors: UpstreamError[] = [await failure(client.get('/1', { fields: 'id' }))]
+    const more = setup([json(429, {}, { 'retry-after': '999' })])
+    errors.push(await failure(more.client.get('/2')))
+    const drop = setup([{ drop: 'body' }], { maxAttempts: 2 })
+    errors.push(await failure(drop.client.get('/3')))
+    const budget = setup([json(200, {})], { subrequestBudget: 0 })
+    errors.push(await failure(budget.client.get('/4')))
+    for (const c of [...calls, ...more.calls, ...drop.calls]) {
+      expect(c.headers.get('authorization')).toBe(`OAuth ${TOKEN}`)
+      expectNoToken(c.url)
+    }
+    for (const e of errors) expectNoToken(e.message, String(e), e.stack ?? '', e, Object.values(e))
+    expectNoToken(client.stats, client, drop.client.stats)
+  })
+
+  it('rejects a malformed token without echoing it', () => {
+    expect(() => new GraphClient({ baseUrl: 'http://g', token: 'MLY|1|x\r\nX-Evil: 1' })).toThrow(/malformed/)
+    try {
+      new GraphClient({ baseUrl: 'http://g', token: 'MLY|1|s3cr3t\n' })
+    } catch (e) {
+      expectNoToken(String(e))
+    }
+  })
+})

@@ -1,0 +1,11 @@
+/**
+ * @module
+ * The Graph API client and its error mapping.
+ */
+export { GraphClient, type GraphClientOptions, type GraphClientStats } from './client'
+export { UpstreamError, type UpstreamReason, type UpstreamErrorInit } from './errors'
+export { upstreamProblem, DEFAULT_RETRY_AFTER_SECONDS } from './to-problem'
+export { tokenFrom } from './token'
+export { createLimiter, type Limiter } from './limiter'
+export { backoffDelay, parseRetryAfter } from './backoff'
+export { clientForRequest, subrequestBudget, DEFAULT_GRAPH_URL, type UpstreamSettings } from './request-client'
