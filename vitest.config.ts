@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config'
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
 
+// Three kinds of tests:
+// - unit: the pure pieces in shared/ and the stand-in's world, in Node;
+// - runtime: a task Worker inside workerd (its real KV, Durable Objects, env) with the stand-in over HTTP;
+// - e2e: the whole product (gateway + task Workers on workerd) against the stand-in, as a user calls it.
 export default defineConfig({
   test: {
     projects: [
@@ -8,6 +13,55 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['shared/**/*.test.ts', 'workers/sandbox/src/**/*.test.ts'],
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './workers/map-features/wrangler.toml' },
+            miniflare: {
+              bindings: {
+                MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
+                MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'runtime-map-features',
+          include: ['workers/map-features/test/**/*.test.ts'],
+          globalSetup: ['test/support/upstream-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './workers/sequence-detections/wrangler.toml' },
+            miniflare: {
+              bindings: {
+                MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
+                MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'runtime-sequence-detections',
+          include: ['workers/sequence-detections/test/**/*.test.ts'],
+          globalSetup: ['test/support/upstream-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

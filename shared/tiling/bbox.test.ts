@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { bboxArea, bboxError, inBbox, splitAtAntimeridian } from './bbox'
+import { MAX_LAT } from './tile-math'
+import type { Bbox } from './types'
+
+describe('splitAtAntimeridian', () => {
+  it('leaves a normal box alone', () => {
+    expect(splitAtAntimeridian([-79.54, 8.94, -79.52, 8.96])).toEqual([[-79.54, 8.94, -79.52, 8.96]])
+  })
+  it('splits a crossing box into its two halves', () => {
+    expect(splitAtAntimeridian([179.5, -17, -179.5, -16])).toEqual([
+      [179.5, -17, 180, -16],
+      [-180, -17, -179.5, -16],
+    ])
+  })
+  it('keeps degenerate boxes (w == e) whole', () => {
+    expect(splitAtAntimeridian([10, 20, 10, 20])).toEqual([[10, 20, 10, 20]])
+  })
+})
+
+describe('inBbox', () => {
+  const b: Bbox = [10, 20, 11, 21]
+  it('includes all four corners and edges', () => {
+    for (const p of [
+      [10, 20], [11, 20], [11, 21], [10, 21], // corners
+      [10, 20.5], [11, 20.5], [10.5, 20], [10.5, 21], // edges
+      [10.5, 20.5],
+    ]) expect(inBbox(p, b), String(p)).toBe(true)
+  })
+  it('excludes points 1e-9 outside each edge', () => {
+    for (const p of [
+      [10 - 1e-9, 20.5], [11 + 1e-9, 20.5], [10.5, 20 - 1e-9], [10.5, 21 + 1e-9], [11 + 1e-9, 21 + 1e-9],
+    ]) expect(inBbox(p, b), String(p)).toBe(false)
+  })
+  it('holds both sides of the antimeridian for a crossing box', () => {
+    const x: Bbox = [179.5, -17, -179.5, -16]
+    for (const p of [[179.7, -16.5], [-179.7, -16.5], [180, -16.5], [-180, -16.5], [179.5, -17], [-179.5, -16]])
+      expect(inBbox(p, x), String(p)).toBe(true)
+    for (const p of [[0, -16.5], [179.5 - 1e-9, -16.5], [-179.5 + 1e-9, -16.5], [179.7, -16 + 1e-9]])
+      expect(inBbox(p, x), String(p)).toBe(false)
+  })
+  it('treats non-finite or missing coordinates as outside', () => {
+    expect(inBbox([Number.NaN, 20.5], b)).toBe(false)
+    expect(inBbox([10.5], b)).toBe(false)
+    expect(inBbox([], b)).toBe(false)
+  })
+})
+
+describe('bboxArea', () => {
+  it('is lon span × lat span, antimeridian-aware', () => {
+    expect(bboxArea([0, 0, 2, 3])).toBe(6)
+    expect(bboxArea([179.5, -17, -179.5, -16])).toBe(1)
+    expect(bboxArea([10, 20, 10, 20])).toBe(0)
+    expect(bboxArea([-180, -MAX_LAT, 180, MAX_LAT])).toBeCloseTo(360 * 2 * MAX_LAT)
+  })
+})
+
+describe('bboxError', () => {
+  it('accepts valid boxes, crossing and degenerate ones included', () => {
+    expect(bboxError([-79.54, 8.94, -79.52, 8.96])).toBeNull()
+    expect(bboxError([179.5, -17, -179.5, -16])).toBeNull()
+    expect(bboxError([10, 20, 10, 20])).toBeNull()
+  })
+  it('names what is wrong', () => {
+    expect(bboxError([0, 10, 1, 5])).toMatch(/south/)
+    expect(bboxError([0, 0, 181, 1])).toMatch(/longitude/)
+    expect(bboxError([0, 0, 1, 86])).toMatch(/latitude/)
+    expect(bboxError([0, 0, Number.NaN, 1])).toMatch(/finite/)
+    expect(bboxError([0, 0, 1])).toMatch(/4 numbers/)
+  })
+})

@@ -1,0 +1,180 @@
+/**
+ * @module
+ * The adaptive sweep: ask each cell, split the saturated ones, filter and dedupe. Step functions
+ * (judgeCell, dedupeById) so a Durable Object can drive it slice by slice, plus a simple driver.
+ */
+import { inBbox } from './bbox'
+import { planCells, splitCell } from './plan-cells'
+import { FLOOR_ZOOM, UPSTREAM_CAP, type Bbox, type Cell } from './types'
+
+/** The least a map feature needs for the sweep: an id and a GeoJSON point `[lon, lat]`. */
+export interface PointFeature {
+  id: string
+  geometry: { type: 'Point'; coordinates: number[] }
+}
+
+/**
+ * What to do after one cell's answer:
+ * - `complete`: the answer was under the cap; `features` are those inside `within` (ids may repeat across cells).
+ * - `split`: the answer may have been cut; ask these narrower cells instead.
+ * - `saturated`: cut even at the floor; completeness is impossible here. `features` is the
+ *   partial answer (inside `within`), kept so nothing already known is thrown away.
+ */
+export type CellOutcome<F> =
+  | { kind: 'complete'; features: F[] }
+  | { kind: 'split'; children: Cell[] }
+  | { kind: 'saturated'; cell: Cell; features: F[] }
+
+export interface JudgeOptions {
+  /** Answer length at which the upstream (possibly) cut the list. Default {@link UPSTREAM_CAP}. */
+  cap?: number
+  /** Deepest zoom to split to. Default {@link FLOOR_ZOOM}. */
+  floorZoom?: number
+}
+
+/**
+ * Judge one cell's upstream answer. `within` is the requested box (may cross the antimeridian);
+ * the final filter uses it, not the cell, so a feature just outside the box never leaks in.
+ * @example
+ * judgeCell(cell, answer, [-79.54, 8.94, -79.52, 8.96])
+ * // answer.length < 2000 → { kind: 'complete', features } ; ≥ 2000 → { kind: 'split', children }
+ */
+export function judgeCell<F extends PointFeature>(
+  cell: Cell,
+  answer: F[],
+  within: Bbox,
+  opts: JudgeOptions = {},
+): CellOutcome<F> {
+  const cap = opts.cap ?? UPSTREAM_CAP
+  const floorZoom = opts.floorZoom ?? FLOOR_ZOOM
+  const inside = () => answer.filter((f) => inBbox(f.geometry?.coordinates ?? [], within))
+  if (answer.length < cap) return { kind: 'complete', features: inside() }
+  const children = cell.tile[2] >= floorZoom ? [] : splitCell(cell, within, { floorZoom })
+  if (children.length === 0) return { kind: 'saturated', cell, features: inside() }
+  return { kind: 'split', children }
+}
+
+function compareIds(a: string, b: string): number {
+  // Graph ids are numeric strings: order them as numbers (shorter first), others by code unit.
+  if (/^\d+$/.test(a) && /^\d+$/.test(b) && a.length !== b.length) return a.length - b.length
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * One feature per id (the first seen), sorted by id (numeric ids in numeric order).
+ * @example dedupeById([{ id: '10', … }, { id: '9', … }, { id: '10', … }]).map((f) => f.id) // ['9', '10']
+ */
+export function dedupeById<F extends { id: string }>(features: Iterable<F>): F[] {
+  const byId = new Map<string, F>()
+  for (const f of features) if (!byId.has(f.id)) byId.set(f.id, f)
+  return [...byId.values()].sort((a, b) => compareIds(a.id, b.id))
+}
+
+/** Thrown when a sweep would need more upstream requests than allowed; nothing partial is returned. */
+export class SweepBudgetError extends Error {
+  override readonly name = 'SweepBudgetError'
+  /**
+   * @param needed the least number of requests the sweep was known to need when it stopped
+   * @param limit the `maxRequests` it was given
+   * @param made requests already started
+   */
+  constructor(
+    readonly needed: number,
+    readonly limit: number,
+    readonly made: number,
+  ) {
+    super(`bbox sweep needs at least ${needed} upstream requests, over the limit of ${limit}`)
+  }
+}
+
+export interface SweepOptions extends JudgeOptions {
+  /** Most `fetchCell` calls in flight. Default 6. */
+  concurrency?: number
+  maxStartCells?: number
+  maxCellSpanDeg?: number
+  /** Most upstream requests; exceeding it throws {@link SweepBudgetError}. Default unlimited. */
+  maxRequests?: number
+}
+
+export interface SweepResult<F> {
+  /** Deduped by id, all inside the box, sorted by id. */
+  features: F[]
+  /** Upstream requests made. */
+  requests: number
+  /** Cells still cut at the floor: when non-empty the answer is incomplete. */
+  saturated: Cell[]
+}
+
+/**
+ * Every feature whose point lies in the box (edges included), each once, asking the upstream
+ * cell by cell, breadth first, at most `concurrency` at a time, splitting cells whose answer
+ * reached the cap. `fetchCell` gets a non-crossing bbox (and an AbortSignal raised when the
+ * sweep fails); its rejections reject the sweep. Saturated floor cells are reported in
+ * `saturated`, never dropped silently; over `maxRequests` it throws {@link SweepBudgetError}.
+ * @example
+ * const { features, requests, saturated } = await sweepBbox([-79.54, 8.94, -79.52, 8.96],
+ *   (bbox) => graph.mapFeatures({ bbox }))
+ */
+export async function sweepBbox<F extends PointFeature>(
+  b: Bbox,
+  fetchCell: (cellBbox: Bbox, signal: AbortSignal) => Promise<F[]>,
+  opts: SweepOptions = {},
+): Promise<SweepResult<F>> {
+  const queue: Cell[] = planCells(b, {
+    maxStartCells: opts.maxStartCells,
+    maxCellSpanDeg: opts.maxCellSpanDeg,
+    floorZoom: opts.floorZoom,
+  })
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 6))
+  const maxRequests = opts.maxRequests ?? Infinity
+  const judge: JudgeOptions = { cap: opts.cap, floorZoom: opts.floorZoom }
+  const found: F[] = []
+  const saturated: Cell[] = []
+  const abort = new AbortController()
+  let requests = 0
+  let active = 0
+  let done = false
+
+  return new Promise<SweepResult<F>>((resolve, reject) => {
+    const fail = (err: unknown) => {
+      if (done) return
+      done = true
+      abort.abort(err)
+      reject(err)
+    }
+    const pump = () => {
+      if (done) return
+      // Every queued cell costs at least one request: fail before spending any we cannot finish.
+      if (requests + queue.length > maxRequests) {
+        return fail(new SweepBudgetError(requests + queue.length, maxRequests, requests))
+      }
+      if (queue.length === 0 && active === 0) {
+        done = true
+        return resolve({ features: dedupeById(found), requests, saturated })
+      }
+      while (active < concurrency && queue.length > 0) {
+        const cell = queue.shift()!
+        active++
+        requests++
+        Promise.resolve()
+          .then(() => fetchCell(cell.bbox, abort.signal))
+          .then((answer) => {
+            active--
+            if (done) return
+            const out = judgeCell(cell, answer, b, judge)
+            if (out.kind === 'split') queue.push(...out.children)
+            else {
+              for (const f of out.features) found.push(f)
+              if (out.kind === 'saturated') saturated.push(out.cell)
+            }
+            pump()
+          })
+          .catch((err: unknown) => {
+            active--
+            fail(err)
+          })
+      }
+    }
+    pump()
+  })
+}

@@ -1,0 +1,49 @@
+import { tiles as tileCover } from '@mapbox/tile-cover'
+import { describe, expect, it } from 'vitest'
+import { fixedZ18Tiles } from './plan-cells'
+import { MAX_LAT, pointToTile, tileChildren, tileToBbox } from './tile-math'
+import { prng } from './test-helpers'
+import type { Bbox, Tile } from './types'
+
+describe('tile math', () => {
+  it('z0 is the whole mercator world', () => {
+    expect(MAX_LAT).toBeCloseTo(85.0511287798, 9)
+    expect(tileToBbox([0, 0, 0])).toEqual([-180, -MAX_LAT, 180, MAX_LAT])
+  })
+  it('gives the known bounds of a tile', () => {
+    const [w, s, e, n] = tileToBbox([1, 0, 1])
+    expect([w, e]).toEqual([0, 180])
+    expect(s).toBeCloseTo(0, 12)
+    expect(n).toBe(MAX_LAT)
+  })
+  it('children partition the parent with bit-identical shared edges', () => {
+    const rnd = prng(7)
+    for (let i = 0; i < 200; i++) {
+      const z = Math.floor(rnd() * 21)
+      const t: Tile = [Math.floor(rnd() * 2 ** z), Math.floor(rnd() * 2 ** z), z]
+      const [w, s, e, n] = tileToBbox(t)
+      const [nw, ne, sw, se] = tileChildren(t).map(tileToBbox) as [Bbox, Bbox, Bbox, Bbox]
+      expect([nw[0], nw[3], ne[2], ne[3], sw[0], sw[1], se[2], se[1]]).toEqual([w, n, e, n, w, s, e, s])
+      expect(nw[2]).toBe(ne[0]) // shared meridian
+      expect(nw[1]).toBe(sw[3]) // shared parallel
+      expect(sw[2]).toBe(se[0])
+    }
+  })
+  it('pointToTile stays in range at lon 180 and the southern limit', () => {
+    expect(pointToTile(180, -MAX_LAT, 3)).toEqual([7, 7, 3])
+    expect(pointToTile(-180, MAX_LAT, 3)).toEqual([0, 0, 3])
+  })
+  it('fixedZ18Tiles matches @mapbox/tile-cover for boxes away from tile edges and lon 180', () => {
+    const rnd = prng(11)
+    for (let i = 0; i < 30; i++) {
+      const w = -170 + rnd() * 340
+      const s = -80 + rnd() * 160
+      const e = w + rnd() * 0.02
+      const n = s + rnd() * 0.02
+      const ours = fixedZ18Tiles([w, s, e, n]).map((c) => c.tile.join('/')).sort()
+      const poly = { type: 'Polygon' as const, coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] }
+      const theirs = tileCover(poly, { min_zoom: 18, max_zoom: 18 }).map((t) => t.join('/')).sort()
+      expect(ours).toEqual(theirs)
+    }
+  })
+})

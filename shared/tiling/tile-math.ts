@@ -1,0 +1,82 @@
+/**
+ * @module
+ * Web-mercator tile math (tilebelt formulas), written here to keep `shared/` dependency-free.
+ */
+import type { Bbox, Tile } from './types'
+
+const R2D = 180 / Math.PI
+const D2R = Math.PI / 180
+
+function tile2lon(x: number, z: number): number {
+  return (x / Math.pow(2, z)) * 360 - 180
+}
+
+function tile2lat(y: number, z: number): number {
+  // Same expression as @mapbox/tilebelt so neighbouring tiles share bit-identical edges
+  // (doubling x/y and z divides exactly, so parent and child edges agree too).
+  const n = Math.PI - (2 * Math.PI * y) / Math.pow(2, z)
+  return R2D * Math.atan(0.5 * (Math.exp(n) - Math.exp(-n)))
+}
+
+/** Latitude of the top edge of tile row 0: web mercator's limit (≈ 85.0511287798). */
+export const MAX_LAT = tile2lat(0, 0)
+
+/**
+ * Bounds of a tile as `[west, south, east, north]`.
+ * @example tileToBbox([0, 0, 1]) // [-180, 0, 0, 85.0511287798066]
+ */
+export function tileToBbox(t: Tile): Bbox {
+  const [x, y, z] = t
+  return [tile2lon(x, z), tile2lat(y + 1, z), tile2lon(x + 1, z), tile2lat(y, z)]
+}
+
+/**
+ * The 4 tiles one zoom deeper: NW, NE, SW, SE.
+ * @example tileChildren([0, 0, 0]) // [[0,0,1],[1,0,1],[0,1,1],[1,1,1]]
+ */
+export function tileChildren(t: Tile): Tile[] {
+  const [x, y, z] = t
+  return [
+    [2 * x, 2 * y, z + 1],
+    [2 * x + 1, 2 * y, z + 1],
+    [2 * x, 2 * y + 1, z + 1],
+    [2 * x + 1, 2 * y + 1, z + 1],
+  ]
+}
+
+/** Fractional tile x of a longitude at zoom z (not clamped). */
+export function lonToTileX(lon: number, z: number): number {
+  return ((lon + 180) / 360) * Math.pow(2, z)
+}
+
+/** Fractional tile y of a latitude at zoom z (latitude clamped to ±MAX_LAT). */
+export function latToTileY(lat: number, z: number): number {
+  const clamped = Math.max(-MAX_LAT, Math.min(MAX_LAT, lat))
+  const sin = Math.sin(clamped * D2R)
+  return (0.5 - (0.25 * Math.log((1 + sin) / (1 - sin))) / Math.PI) * Math.pow(2, z)
+}
+
+/** The tile containing a point; points on the east edge (lon 180) / south edge stay in range. */
+export function pointToTile(lon: number, lat: number, z: number): Tile {
+  const max = Math.pow(2, z) - 1
+  const x = Math.min(max, Math.max(0, Math.floor(lonToTileX(lon, z))))
+  const y = Math.min(max, Math.max(0, Math.floor(latToTileY(lat, z))))
+  return [x, y, z]
+}
+
+/**
+ * Inclusive tile ranges covering a non-crossing box at zoom z. Computed from the box's corners
+ * and widened by one where float rounding could put an edge on the wrong side of a tile line;
+ * callers clip each tile to the box and drop the empty ones, so a spare tile costs nothing.
+ */
+export function tileRange(b: Bbox, z: number): { minX: number; maxX: number; minY: number; maxY: number } {
+  const max = Math.pow(2, z) - 1
+  const clamp = (v: number) => Math.min(max, Math.max(0, v))
+  const [w, s, e, n] = b
+  return {
+    minX: clamp(Math.floor(lonToTileX(w, z)) - 1),
+    maxX: clamp(Math.floor(lonToTileX(e, z)) + 1),
+    minY: clamp(Math.floor(latToTileY(n, z)) - 1),
+    maxY: clamp(Math.floor(latToTileY(s, z)) + 1),
+  }
+}

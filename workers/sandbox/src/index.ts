@@ -1,0 +1,251 @@
+/**
+ * @module
+ * mly-sandbox: a local stand-in for the Mapillary Graph API v4 (graph.mapillary.com) serving a
+ * seeded sample world, with the real API's 2000-feature cap, Graph-style errors, latency and
+ * injected faults. Used by `npm start` (no upstream configured), the end-to-end tests and the
+ * benchmark. Never deployed.
+ *
+ * State (config, stats) lives in module scope: one isolate locally, which is all a stand-in needs.
+ * Graph routes: `GET /image_ids`, `GET /map_features`, `GET /:id`, `GET /:id/detections`.
+ * Control routes (no token): `/__sandbox/config|stats|reset|truth/*|thumbs/*`.
+ */
+import { Hono, type Context } from 'hono'
+import type { Env } from './env'
+import { configPatchSchema, sleep, type RouteKind } from './faults'
+import { faults, stats } from './state'
+import { getWorld, featuresIn, worldBuildMs, WORLD } from './world'
+import { detectionsOfFeature, detectionsOfImage } from './detections'
+import { parseBBox } from './geo'
+import { hash32, Rng } from './prng'
+import {
+  DETECTION_FIELDS,
+  FEATURE_FIELDS,
+  IMAGE_FIELDS,
+  parseFields,
+  projectDetection,
+  projectFeature,
+  projectImage,
+  type ProjectionContext,
+} from './fields'
+import {
+  graphJson,
+  invalidParameter,
+  invalidToken,
+  missingToken,
+  nonexistingField,
+  unknownObject,
+  unknownPath,
+} from './graph-errors'
+
+type C = Context<{ Bindings: Env }>
+
+const app = new Hono<{ Bindings: Env }>()
+const envOf = (c: C): Env => c.env ?? {}
+
+// ---------------------------------------------------------------- control surface
+
+app.get('/__sandbox/config', (c) => c.json(faults.effective(envOf(c))))
+
+app.post('/__sandbox/config', async (c) => {
+  const text = await c.req.text()
+  let body: unknown = {}
+  if (text.trim() !== '') {
+    try {
+      body = JSON.parse(text)
+    } catch {
+      return c.json({ error: 'body is not JSON' }, 400)
+    }
+  }
+  const parsed = configPatchSchema.safeParse(body)
+  if (!parsed.success) return c.json({ error: 'invalid config', issues: parsed.error.issues }, 400)
+  faults.configure(parsed.data)
+  return c.json(faults.effective(envOf(c)))
+})
+
+app.get('/__sandbox/stats', (c) => c.json(stats.snapshot()))
+
+app.post('/__sandbox/reset', (c) => {
+  stats.reset()
+  faults.reset()
+  return c.json({ ok: true, config: faults.effective(envOf(c)) })
+})
+
+app.get('/__sandbox/truth/map_features', (c) => {
+  const bbox = parseBBox(c.req.query('bbox'))
+  if (!bbox) return c.json({ error: 'bbox must be west,south,east,north degrees (south <= north)' }, 400)
+  const ids = featuresIn(getWorld(), bbox, objectValuesOf(c.req.query('object_values'))).map((f) => f.id)
+  ids.sort()
+  return c.json({ ids, count: ids.length })
+})
+
+app.get('/__sandbox/truth/world', (c) => {
+  const world = getWorld()
+  return c.json({ ...world.summary, buildMs: worldBuildMs() })
+})
+
+/** A valid 8×8 grey baseline JPEG (minimal one-symbol Huffman tables). */
+const TINY_JPEG = new Uint8Array([
+  0xff, 0xd8,
+  0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+  0xff, 0xdb, 0x00, 0x43, 0x00, ...new Array<number>(64).fill(0x01),
+  0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00,
+  0xff, 0xc4, 0x00, 0x14, 0x00, 0x01, ...new Array<number>(15).fill(0), 0x00,
+  0xff, 0xc4, 0x00, 0x14, 0x10, 0x01, ...new Array<number>(15).fill(0), 0x00,
+  0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00,
+  0x3f,
+  0xff, 0xd9,
+])
+const THUMB_FILES = new Set(['original.jpg', '256.jpg', '1024.jpg', '2048.jpg'])
+
+app.get('/__sandbox/thumbs/:id/:file', (c) => {
+  const { id, file } = c.req.param()
+  if (!THUMB_FILES.has(file) || !getWorld().imageById.has(id)) return c.text('Not Found', 404)
+  const exp = Number(c.req.query('exp'))
+  if (c.req.query('exp') !== undefined && (!Number.isFinite(exp) || exp < Date.now() / 1000)) {
+    return c.text('URL signature expired', 403)
+  }
+  return new Response(TINY_JPEG, { headers: { 'content-type': 'image/jpeg', 'cache-control': 'max-age=3600' } })
+})
+
+app.all('/__sandbox/*', (c) => c.json({ error: 'unknown sandbox control route' }, 404))
+
+// ---------------------------------------------------------------- Graph API lookalike
+
+type Handler = (c: C, requestNumber: number) => Response | Promise<Response>
+
+/** Token of the request: the `Authorization: OAuth|Bearer <token>` header, else `access_token`. */
+function tokenOf(c: C, url: URL): { header: boolean; token: string | null } {
+  const header = c.req.header('authorization')
+  if (header !== undefined) {
+    const m = /^\s*(?:OAuth|Bearer)\s+(\S+)\s*$/i.exec(header)
+    return { header: true, token: m ? m[1]! : header }
+  }
+  const q = url.searchParams.get('access_token')
+  return { header: false, token: q === null || q === '' ? null : q }
+}
+
+/** Stats, latency, auth, faults, then the handler. */
+function graph(kind: RouteKind | 'other', handler: Handler) {
+  return async (c: C): Promise<Response> => {
+    const env = envOf(c)
+    const url = new URL(c.req.url)
+    const { header, token } = tokenOf(c, url)
+    const n = stats.begin(kind, url, header, token)
+    let res: Response | undefined
+    try {
+      await sleep(faults.delayMs(env))
+      if (token === null) return (res = missingToken())
+      const valid = env.SANDBOX_TOKEN ? token === env.SANDBOX_TOKEN : token.startsWith('MLY|') && token.length > 4
+      if (!valid) return (res = invalidToken())
+      const fault = faults.decide(kind)
+      if (fault !== 'ok') {
+        stats.fault(fault)
+        return (res = faults.respond(fault))
+      }
+      return (res = await handler(c, n))
+    } finally {
+      stats.end(res?.status ?? 500)
+    }
+  }
+}
+
+function objectValuesOf(raw: string | undefined): Set<string> | undefined {
+  if (!raw) return undefined
+  const values = raw.split(',').map((v) => v.trim()).filter(Boolean)
+  return values.length > 0 ? new Set(values) : undefined
+}
+
+const ctxOf = (c: C): ProjectionContext => ({
+  origin: new URL(c.req.url).origin,
+  thumbExp: Math.floor(Date.now() / 1000) + faults.config.thumbTtlSeconds,
+})
+
+app.get(
+  '/image_ids',
+  graph('image_ids', (c) => {
+    const sequenceId = c.req.query('sequence_id')
+    if (!sequenceId) return invalidParameter('The parameter sequence_id is required')
+    const seq = getWorld().sequenceById.get(sequenceId)
+    return graphJson({ data: (seq?.imageIds ?? []).map((id) => ({ id })) })
+  }),
+)
+
+app.get(
+  '/map_features',
+  graph('map_features', (c, n) => {
+    const rawBbox = c.req.query('bbox')
+    if (rawBbox === undefined) return invalidParameter('The parameter bbox is required')
+    const bbox = parseBBox(rawBbox)
+    if (!bbox) {
+      return invalidParameter(`Invalid parameter bbox '${rawBbox}': expected west,south,east,north in degrees with south <= north`)
+    }
+    const rawLimit = c.req.query('limit')
+    let limit: number = WORLD.apiCap
+    if (rawLimit !== undefined) {
+      if (!/^\d+$/.test(rawLimit) || Number(rawLimit) < 1) return invalidParameter(`Invalid parameter limit '${rawLimit}'`)
+      limit = Math.min(Number(rawLimit), WORLD.apiCap)
+    }
+    const fields = parseFields(c.req.query('fields'), FEATURE_FIELDS)
+    if (!fields.ok) return nonexistingField(fields.unknown, 'MapFeature')
+    let matched = featuresIn(getWorld(), bbox, objectValuesOf(c.req.query('object_values')))
+    if (matched.length > limit) {
+      // An unordered cut, like the real API: neither nearest nor first-by-id, different per request.
+      matched = partialShuffle(matched.slice(), limit, new Rng(hash32('cut', faults.config.seed, n)))
+    }
+    return graphJson({ data: matched.map((f) => projectFeature(f, fields.fields)) })
+  }),
+)
+
+app.get(
+  '/:id/detections',
+  graph('detections', (c) => {
+    const id = c.req.param('id') ?? ''
+    const world = getWorld()
+    const image = world.imageById.get(id)
+    const feature = image ? undefined : world.featureById.get(id)
+    if (!image && !feature) return unknownObject(id)
+    const fields = parseFields(c.req.query('fields'), DETECTION_FIELDS)
+    if (!fields.ok) return nonexistingField(fields.unknown, 'ImageDetection')
+    const detections = image ? detectionsOfImage(world, image) : detectionsOfFeature(world, feature!)
+    return graphJson({ data: detections.map((d) => projectDetection(d, fields.fields)) })
+  }),
+)
+
+app.get(
+  '/:id',
+  graph('entity', (c) => {
+    const id = c.req.param('id') ?? ''
+    const world = getWorld()
+    const image = world.imageById.get(id)
+    if (image) {
+      const fields = parseFields(c.req.query('fields'), IMAGE_FIELDS)
+      if (!fields.ok) return nonexistingField(fields.unknown, 'Image')
+      return graphJson(projectImage(image, fields.fields, ctxOf(c)))
+    }
+    const feature = world.featureById.get(id)
+    if (feature) {
+      const fields = parseFields(c.req.query('fields'), FEATURE_FIELDS)
+      if (!fields.ok) return nonexistingField(fields.unknown, 'MapFeature')
+      return graphJson(projectFeature(feature, fields.fields))
+    }
+    return unknownObject(id)
+  }),
+)
+
+app.all(
+  '*',
+  graph('other', (c) => unknownPath(new URL(c.req.url).pathname)),
+)
+
+/** The first `k` elements of a Fisher–Yates shuffle of `items` (in place). */
+function partialShuffle<T>(items: T[], k: number, rng: Rng): T[] {
+  for (let i = 0; i < k && i < items.length - 1; i++) {
+    const j = i + Math.floor(rng.next() * (items.length - i))
+    const tmp = items[i]!
+    items[i] = items[j]!
+    items[j] = tmp
+  }
+  return items.slice(0, k)
+}
+
+export default app
