@@ -13,9 +13,9 @@ import { bboxArea, sweepBbox, SweepBudgetError, type Bbox } from '../../../share
 import { toFeatureCollection, type UpstreamMapFeature } from './feature-collection'
 import type { Env } from './env'
 
-export const EXTRA_FIELDS = ['object_type', 'first_seen_at', 'last_seen_at', 'aligned_direction'] as const
+const EXTRA_FIELDS = ['object_type', 'first_seen_at', 'last_seen_at', 'aligned_direction'] as const
 // A city district is ~0.0004 deg²; this allows a whole city while bounding the fan-out.
-export const DEFAULT_MAX_BBOX_AREA = 0.05
+const DEFAULT_MAX_BBOX_AREA = 0.05
 
 const query = z.object({
   bbox: bboxParam,

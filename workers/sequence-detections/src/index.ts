@@ -12,8 +12,8 @@ import { withPixels } from '../../../shared/mvt/with-pixels'
 import { clientForRequest } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 
-export const DETECTION_FIELDS = ['id', 'value', 'geometry', 'created_at', 'image'] as const
-export const DEFAULT_FIELDS = ['id', 'value', 'geometry'] as const
+const DETECTION_FIELDS = ['id', 'value', 'geometry', 'created_at', 'image'] as const
+const DEFAULT_FIELDS = ['id', 'value', 'geometry'] as const
 
 interface Detection {
   id: string
