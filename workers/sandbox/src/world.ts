@@ -233,15 +233,11 @@ export function buildWorld(seed: number = WORLD.seed): World {
   const denseBbox = tileBounds(tx, ty, z)
   const parent: [number, number, number] = [tx >> 1, ty >> 1, z - 1]
   const parentBbox = tileBounds(parent[0], parent[1], parent[2])
-  {
-    const [w, s, e, n] = denseBbox
-    for (let i = 0; i < WORLD.denseTileFeatures; i++) {
-      // Strictly inside: never on an edge, never rounded onto one.
-      const lon = w + (e - w) * rng.range(0.001, 0.999)
-      const lat = s + (n - s) * rng.range(0.001, 0.999)
-      addFeature(lon, lat, 'panama')
-    }
+  // Strictly inside: never on an edge (no rounding either, so never rounded onto one).
+  const strictlyInside = ([w, s, e, n]: BBox, district: DistrictKey, count: number) => {
+    for (let i = 0; i < count; i++) addFeature(w + (e - w) * rng.range(0.001, 0.999), s + (n - s) * rng.range(0.001, 0.999), district)
   }
+  strictlyInside(denseBbox, 'panama', WORLD.denseTileFeatures)
   onEdges(denseBbox, 'panama', WORLD.denseTileEdgePointsPerEdge)
   onEdges(parentBbox, 'panama', WORLD.parentTileEdgePointsPerEdge)
   uniformIn(DISTRICTS.panama.bbox, 'panama', WORLD.panamaSpreadFeatures)
@@ -361,18 +357,7 @@ export function buildWorld(seed: number = WORLD.seed): World {
   for (const district of ['panama', 'malmo', 'taveuni'] as const) assignLinks(rng, district, features, imageById)
 
   // Dates follow from the images; unseen features get plausible ones of their own.
-  for (const f of features) {
-    if (f.images.length > 1) {
-      f.images.sort((a, b) => imageById.get(a)!.captured_at - imageById.get(b)!.captured_at || (a < b ? -1 : 1))
-    }
-    if (f.images.length > 0) {
-      f.first_seen_ms = imageById.get(f.images[0]!)!.captured_at
-      f.last_seen_ms = imageById.get(f.images[f.images.length - 1]!)!.captured_at
-    } else {
-      f.first_seen_ms = baseTime + Math.floor(rng.range(0, 5 * 365 * 86_400)) * 1000
-      f.last_seen_ms = f.first_seen_ms + Math.floor(rng.range(0, 400 * 86_400)) * 1000
-    }
-  }
+  assignDates(rng, features, imageById, baseTime)
 
   const featureById = new Map(features.map((f) => [f.id, f]))
   const inBox = (bbox: BBox) => features.filter((f) => pointInBBox(f.lon, f.lat, bbox)).length
@@ -427,6 +412,22 @@ export function buildWorld(seed: number = WORLD.seed): World {
     sampleMapFeatures: { seenInSeveralImages: several.id, seenInSeveralImagesCount: several.images.length, seenInNoImage: unseen.id },
   }
   return { features, featureById, imageById, sequenceById, summary }
+}
+
+/** first/last seen from the images (sorted oldest first); unseen features get plausible dates of their own. */
+function assignDates(rng: Rng, features: MapFeature[], imageById: Map<string, Image>, baseTime: number): void {
+  const capturedAt = (id: string) => imageById.get(id)!.captured_at
+  for (const f of features) {
+    const imgs = f.images
+    if (imgs.length > 1) imgs.sort((a, b) => capturedAt(a) - capturedAt(b) || (a < b ? -1 : 1))
+    if (imgs.length > 0) {
+      f.first_seen_ms = capturedAt(imgs[0]!)
+      f.last_seen_ms = capturedAt(imgs[imgs.length - 1]!)
+    } else {
+      f.first_seen_ms = baseTime + Math.floor(rng.range(0, 5 * 365 * 86_400)) * 1000
+      f.last_seen_ms = f.first_seen_ms + Math.floor(rng.range(0, 400 * 86_400)) * 1000
+    }
+  }
 }
 
 /** Each feature of the district is seen (chance `seenFraction`) in k nearby images with a free detection slot. */
