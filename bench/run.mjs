@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: upstream requests and wall time of mly-edge against the FAQ's method, both run
+ * in this process against the Graph API stand-in with injected latency. Not a test: it prints ratios
+ * against baselines measured in the same run.
+ */
+import { createRequire } from 'node:module'
+import { createTestHarness } from 'wrangler'
+
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
+process.env.WRANGLER_SEND_METRICS ??= 'false'
+const require = createRequire(import.meta.url)
+const tileCover = require('@mapbox/tile-cover')
+
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50)
+const JITTER_MS = Number(process.env.BENCH_JITTER_MS ?? 10)
+const CONNECTIONS = 6 // the Workers limit on fetches awaiting headers per invocation
+const TOKEN = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
+const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images']
+
+const sandbox = createTestHarness({ workers: [{ configPath: 'workers/sandbox/wrangler.toml' }] })
+const { url: upstream } = await sandbox.listen()
+const system = createTestHarness({
+  workers: [
+    { configPath: 'wrangler.toml' },
+    ...TASKS.map((t) => ({ configPath: `workers/${t}/wrangler.toml`, vars: { MAPILLARY_GRAPH_URL: upstream.origin }, secrets: { MAPILLARY_ACCESS_TOKEN: TOKEN } })),
+  ],
+})
+const { url: gateway } = await system.listen()
+
+const up = async (path, init) => {
+  const res = await fetch(new URL(path, upstream), { ...init, headers: { authorization: `OAuth ${TOKEN}`, ...init?.headers } })
+  if (!res.ok) throw new Error(`${path} → ${res.status}`)
+  return res.json()
+}
+const control = (path, body) => up(path, body ? { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : undefined)
+const requestsSoFar = async () => (await control('/__sandbox/stats')).requests
+
+const world = await control('/__sandbox/truth/world')
+await control('/__sandbox/config', { latencyMs: LATENCY_MS, jitterMs: JITTER_MS })
+const district = (part) => world.districts.find((d) => d.name.includes(part))
+const sequence = (n) => world.sequences.find((s) => s.length === n)
+
+async function measure(fn) {
+  const r0 = await requestsSoFar()
+  const t0 = performance.now()
+  const out = await fn()
+  return { ...out, seconds: (performance.now() - t0) / 1000, requests: (await requestsSoFar()) - r0 }
+}
+
+const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x))
+const inBox = ([lon, lat], [w, s, e, n]) => lat >= s && lat <= n && (w <= e ? lon >= w && lon <= e : lon >= w || lon <= e)
+const halves = ([w, s, e, n]) => (w <= e ? [[w, s, e, n]] : [[w, s, 180, n], [-180, s, e, n]])
+const polygon = ([w, s, e, n]) => ({ type: 'Polygon', coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] })
+function tileBbox([x, y, z]) {
+  const lon = (x) => (x / 2 ** z) * 360 - 180
+  const lat = (y) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / 2 ** z))) * 180) / Math.PI
+  return [lon(x), lat(y + 1), lon(x + 1), lat(y)]
+}
+
+/** The FAQ: every z18 tile of the box, one request each, one after another; whatever fits in 2000. */
+async function faqBox(bbox) {
+  const ids = new Set()
+  for (const half of halves(bbox)) {
+    for (const tile of tileCover.tiles(polygon(half), { min_zoom: 18, max_zoom: 18 })) {
+      const q = new URLSearchParams({ bbox: tileBbox(tile).join(','), fields: 'id,geometry', limit: '2000' })
+      for (const f of (await up(`/map_features?${q}`)).data) if (inBox(f.geometry.coordinates, bbox)) ids.add(f.id)
+    }
+  }
+  return { ids }
+}
+
+/** The FAQ: the sequence's image ids, then one detections request per image, one after another. */
+async function faqSequence(id) {
+  const images = (await up(`/image_ids?sequence_id=${id}`)).data
+  const detections = {}
+  for (const { id: image } of images) detections[image] = (await up(`/${image}/detections?fields=id,value,geometry`)).data
+  return { count: Object.keys(detections).length }
+}
+
+async function ours(path) {
+  const res = await fetch(new URL(path, gateway))
+  const body = await res.json()
+  if (res.status !== 200) throw new Error(`${path} → ${res.status} ${JSON.stringify(body).slice(0, 300)}`)
+  return body
+}
+
+const rows = []
+for (const [label, d] of [['sparse suburb', district('sparse')], ['dense district', district('dense')], ['across the antimeridian', district('antimeridian')]]) {
+  const truth = new Set((await control(`/__sandbox/truth/map_features?bbox=${d.bbox.join(',')}`)).ids)
+  const mine = await measure(async () => ({ ids: new Set((await ours(`/v1/map-features?bbox=${d.bbox.join(',')}`)).features.map((f) => f.id)) }))
+  const faq = await measure(() => faqBox(d.bbox))
+  rows.push({ label: `box: ${label}`, size: `${truth.size} features`, mine, faq, complete: [sameSet(mine.ids, truth), sameSet(faq.ids, truth)], floor: Math.ceil(truth.size / 2000) })
+}
+for (const n of [50, 1250]) {
+  const s = sequence(n)
+  const mine = await measure(async () => ({ count: (await ours(`/v1/sequences/${s.id}/detections`)).image_ids.length }))
+  const faq = await measure(() => faqSequence(s.id))
+  rows.push({ label: `sequence: ${n} images`, size: `${n} images`, mine, faq, complete: [mine.count === n, faq.count === n], floor: n + 1 })
+}
+
+const f = (x, d = 2) => x.toFixed(d)
+const lines = [
+  `Latency ${LATENCY_MS} ± ${JITTER_MS} ms per upstream request; lower bound time = our requests / ${CONNECTIONS} connections × latency.`,
+  '',
+  '| case | size | ours: requests | ours: s | FAQ: requests | FAQ: s | FAQ/ours requests | FAQ/ours time | complete (ours / FAQ) | min requests | ours / min requests | lower-bound s | ours / lower bound |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
+]
+for (const r of rows) {
+  const bound = (r.mine.requests / CONNECTIONS) * (LATENCY_MS / 1000)
+  lines.push(
+    `| ${r.label} | ${r.size} | ${r.mine.requests} | ${f(r.mine.seconds)} | ${r.faq.requests} | ${f(r.faq.seconds)} | ${f(r.faq.requests / r.mine.requests, 1)}× | ${f(r.faq.seconds / r.mine.seconds, 1)}× | ${r.complete[0] ? 'yes' : 'NO'} / ${r.complete[1] ? 'yes' : 'no'} | ${r.floor} | ${f(r.mine.requests / r.floor)}× | ${f(bound)} | ${f(r.mine.seconds / bound)}× |`,
+  )
+}
+console.log(lines.join('\n'))
+await Promise.allSettled([system.close(), sandbox.close()])
