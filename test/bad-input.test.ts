@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSystem, type System } from './support/system'
+import { describe, expect, it } from 'vitest'
+import { useSystem } from './support/system'
 import { expectProblem } from './support/problem'
 
-let sys: System
-beforeAll(async () => {
-  sys = await startSystem()
-})
-afterAll(() => sys?.close())
+const t = useSystem()
 
 // [request, status, code]: every malformed input is a 4xx problem+json, never a 5xx.
 const GETS: Array<[string, number, string]> = [
@@ -39,7 +35,7 @@ const GETS: Array<[string, number, string]> = [
 ]
 
 const post = (body: string, contentType = 'application/json') =>
-  sys.json('/v1/decode', { method: 'POST', headers: { 'content-type': contentType }, body })
+  t.sys.json('/v1/decode', { method: 'POST', headers: { 'content-type': contentType }, body })
 
 const POSTS: Array<[string, string, number, string]> = [
   ['not json', '{', 400, 'invalid_body'],
@@ -58,7 +54,7 @@ const POSTS: Array<[string, string, number, string]> = [
 
 describe('bad input', () => {
   it.each(GETS)('GET %s → %i %s', async (path, status, code) => {
-    expectProblem(await sys.json(path), status, code)
+    expectProblem(await t.sys.json(path), status, code)
   })
 
   it.each(POSTS)('POST /v1/decode with %s → %i %s', async (_name, body, status, code) => {
@@ -74,13 +70,13 @@ describe('bad input', () => {
   })
 
   it('answers 405 with Allow for a wrong method', async () => {
-    const res = await sys.json('/v1/map-features?bbox=13,55.6,13.01,55.61', { method: 'POST' })
+    const res = await t.sys.json('/v1/map-features?bbox=13,55.6,13.01,55.61', { method: 'POST' })
     expectProblem(res, 405, 'method_not_allowed')
     expect(res.headers.get('allow')).toBe('GET')
-    expectProblem(await sys.json('/v1/decode'), 405, 'method_not_allowed')
+    expectProblem(await t.sys.json('/v1/decode'), 405, 'method_not_allowed')
   })
 
   it('stays up after the battery', async () => {
-    expect((await sys.fetch('/healthz')).status).toBe(200)
+    expect((await t.sys.fetch('/healthz')).status).toBe(200)
   })
 })

@@ -1,28 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSystem, SERVER_TOKEN, type System } from './support/system'
+import { describe, expect, it } from 'vitest'
+import { SERVER_TOKEN, useSystem } from './support/system'
 import { expectProblem } from './support/problem'
 
-let sys: System
-let world: any
-beforeAll(async () => {
-  sys = await startSystem()
-  world = await sys.sandboxControl.world()
-})
-afterAll(() => sys?.close())
+const t = useSystem()
 
-const upstream = async (path: string) => (await fetch(new URL(path, sys.upstream), { headers: { authorization: `OAuth ${SERVER_TOKEN}` } })).json() as Promise<any>
-const sequence = (label: string) => world.sequences.find((s: any) => s.label.includes(label) || s.length === Number(label))
+const upstream = async (path: string) => (await fetch(new URL(path, t.sys.upstream), { headers: { authorization: `OAuth ${SERVER_TOKEN}` } })).json() as Promise<any>
+const sequence = (label: string) => t.world.sequences.find((s: any) => s.label.includes(label) || s.length === Number(label))
 
 describe('GET /v1/sequences/{id}/detections', () => {
   it('has a key for every image of the sequence, in upstream order, [] where an image has none', async () => {
     const seq = sequence('3')
-    const res = await sys.json(`/v1/sequences/${seq.id}/detections`)
+    const res = await t.sys.json(`/v1/sequences/${seq.id}/detections`)
     expect(res.status).toBe(200)
     const ids = (await upstream(`/image_ids?sequence_id=${seq.id}`)).data.map((d: any) => d.id)
     expect(res.body.sequence_id).toBe(seq.id)
     expect(res.body.image_ids).toEqual(ids)
     expect(Object.keys(res.body.detections).sort()).toEqual([...ids].sort())
-    expect(res.body.detections[world.sampleImages.noDetections]).toEqual([])
+    expect(res.body.detections[t.world.sampleImages.noDetections]).toEqual([])
     for (const id of ids) {
       const direct = (await upstream(`/${id}/detections?fields=id,value,geometry`)).data
       expect(res.body.detections[id]).toEqual(direct)
@@ -31,7 +25,7 @@ describe('GET /v1/sequences/{id}/detections', () => {
 
   it('answers a 250-image sequence whole', async () => {
     const seq = sequence('250')
-    const res = await sys.json(`/v1/sequences/${seq.id}/detections?fields=id,value`)
+    const res = await t.sys.json(`/v1/sequences/${seq.id}/detections?fields=id,value`)
     expect(res.status).toBe(200)
     expect(res.body.image_ids).toHaveLength(250)
     expect(Object.keys(res.body.detections)).toHaveLength(250)
@@ -40,7 +34,7 @@ describe('GET /v1/sequences/{id}/detections', () => {
 
   it('adds pixel_geometry with pixels=true', async () => {
     const seq = sequence('3')
-    const res = await sys.json(`/v1/sequences/${seq.id}/detections?pixels=true`)
+    const res = await t.sys.json(`/v1/sequences/${seq.id}/detections?pixels=true`)
     expect(res.status).toBe(200)
     const all = Object.values<any[]>(res.body.detections).flat()
     expect(all.length).toBeGreaterThan(0)
@@ -48,14 +42,14 @@ describe('GET /v1/sequences/{id}/detections', () => {
   })
 
   it('404s an unknown sequence', async () => {
-    expectProblem(await sys.json('/v1/sequences/zzzzzzzzzzzzzzzzzzzzzz/detections'), 404, 'not_found')
+    expectProblem(await t.sys.json('/v1/sequences/zzzzzzzzzzzzzzzzzzzzzz/detections'), 404, 'not_found')
   })
 })
 
 describe('GET /v1/map-features/{id}/images', () => {
   it('lists the images of a feature in upstream order with fresh JPEG URLs', async () => {
-    const id = world.sampleMapFeatures.seenInSeveralImages
-    const res = await sys.json(`/v1/map-features/${id}/images`)
+    const id = t.world.sampleMapFeatures.seenInSeveralImages
+    const res = await t.sys.json(`/v1/map-features/${id}/images`)
     expect(res.status).toBe(200)
     const direct = await upstream(`/${id}?fields=id,object_value,geometry,images`)
     expect(res.body.map_feature).toEqual({ id, object_value: direct.object_value, geometry: direct.geometry })
@@ -66,9 +60,9 @@ describe('GET /v1/map-features/{id}/images', () => {
   })
 
   it('answers [] for a feature seen in no image, 404 for an unknown one', async () => {
-    const res = await sys.json(`/v1/map-features/${world.sampleMapFeatures.seenInNoImage}/images`)
+    const res = await t.sys.json(`/v1/map-features/${t.world.sampleMapFeatures.seenInNoImage}/images`)
     expect(res.status).toBe(200)
     expect(res.body.images).toEqual([])
-    expectProblem(await sys.json('/v1/map-features/123456789012345/images'), 404, 'not_found')
+    expectProblem(await t.sys.json('/v1/map-features/123456789012345/images'), 404, 'not_found')
   })
 })

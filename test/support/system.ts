@@ -3,6 +3,7 @@
  * Runs the whole product for end-to-end tests: the upstream stand-in on its own port, then the
  * gateway and every task Worker (from their wrangler configs) talking HTTP to it, all on workerd.
  */
+import { afterAll, beforeAll } from 'vitest'
 import { createTestHarness, type TestHarness } from 'wrangler'
 
 export const TASK_CONFIGS = [
@@ -103,4 +104,20 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     },
   }
   return sys
+}
+
+/**
+ * One system for a test file: started before its tests, closed after them.
+ * @example
+ * const t = useSystem()
+ * it('…', async () => { const res = await t.sys.json('/healthz') })
+ */
+export function useSystem(opts: SystemOptions = {}): { sys: System; world: any } {
+  const ctx = {} as { sys: System; world: any }
+  beforeAll(async () => {
+    ctx.sys = await startSystem(opts)
+    ctx.world = await ctx.sys.sandboxControl.world()
+  })
+  afterAll(() => ctx.sys?.close())
+  return ctx
 }
