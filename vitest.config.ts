@@ -23,6 +23,8 @@ export default defineConfig({
               bindings: {
                 MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
                 MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
+                // Far below production's 45, so the dense district (about 20 requests) needs several slices.
+                SUBREQUEST_BUDGET: '8',
               },
             },
           })),
@@ -43,6 +45,8 @@ export default defineConfig({
               bindings: {
                 MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
                 MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
+                // Below the deployed 45 so that even short sequences need several slices.
+                SUBREQUEST_BUDGET: '20',
               },
             },
           })),

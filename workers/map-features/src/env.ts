@@ -1,10 +1,14 @@
+import type { MapFeaturesSweep } from './map-features-sweep'
+
 /** Bindings of the mly-map-features Worker (see its wrangler.toml). */
 export interface Env {
   CACHE: KVNamespace
+  /** One fan-out coordinator per normalised request (see map-features-sweep.ts). */
+  MAP_FEATURES_SWEEP: DurableObjectNamespace<MapFeaturesSweep>
   MAPILLARY_GRAPH_URL: string
   /** A secret; a client's own `Authorization: OAuth MLY|…` header takes its place for that request. */
   MAPILLARY_ACCESS_TOKEN?: string
-  /** Upstream fetch attempts one invocation may make. */
+  /** Upstream fetch attempts one invocation (one sweep slice) may make. */
   SUBREQUEST_BUDGET?: string
   /** Largest box served, in square degrees. */
   MAX_BBOX_AREA?: string

@@ -1,18 +1,24 @@
 /**
  * @module
  * mly-map-features: every map feature in a bounding box, past the upstream's 2000-per-request cap.
+ * The sweep itself runs in a {@link MapFeaturesSweep} Durable Object, in slices that each stay
+ * within one invocation's subrequest budget; the finished answer is cached in KV.
  */
 import { z } from 'zod'
 import { answer } from '../../../shared/http/answer'
-import { fail } from '../../../shared/http/problem'
+import { fail, ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { bboxParam, fieldsParam, objectValuesParam, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
-import { clientForRequest, subrequestBudget } from '../../../shared/upstream/request-client'
-import { bboxArea, sweepBbox, SweepBudgetError, type Bbox } from '../../../shared/tiling'
-import { toFeatureCollection, type UpstreamMapFeature } from './feature-collection'
+import { tokenFrom } from '../../../shared/upstream/token'
+import { bboxArea, type Bbox } from '../../../shared/tiling'
+import { sweepName, type SweepAnswer, type SweepParams } from './map-features-sweep'
 import type { Env } from './env'
 
+export { MapFeaturesSweep } from './map-features-sweep'
+
+// Not exported: with a Durable Object class among its exports, workerd accepts only handlers and
+// classes as named exports of the main module.
 const EXTRA_FIELDS = ['object_type', 'first_seen_at', 'last_seen_at', 'aligned_direction'] as const
 // A city district is ~0.0004 deg²; this allows a whole city while bounding the fan-out.
 const DEFAULT_MAX_BBOX_AREA = 0.05
@@ -32,43 +38,26 @@ app.get('/v1/map-features', validate('query', query), async (c) => {
   if (area > maxArea) {
     fail('bbox_too_large', `The box covers ${area.toPrecision(3)} square degrees; the limit is ${maxArea}. Split it into smaller boxes.`, { limit_square_degrees: maxArea })
   }
-  const objectValues = object_values?.join(',')
-  const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues, fields: fields.join(',') })
+  // Order does not change the answer: sorted, one question has one key and one sweep object.
+  const objectValues = object_values ? [...object_values].sort() : undefined
+  const sortedFields = [...fields].sort()
+  const params: SweepParams = { bbox: bbox as Bbox, fields: sortedFields, ...(objectValues ? { objectValues } : {}) }
+  const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues?.join(','), fields: sortedFields.join(',') })
   let requests = 0
   const { value, hit } = await cached(
     c.env.CACHE,
     key,
     TTL.mapFeaturesBbox,
     async () => {
-      const client = clientForRequest(c.env, c.req.header('authorization'))
-      const upstreamFields = ['id', 'object_value', 'geometry', ...fields].join(',')
-      try {
-        const sweep = await sweepBbox<UpstreamMapFeature>(
-          bbox as Bbox,
-          async (cell) => {
-            const res = await client.get<{ data: UpstreamMapFeature[] }>('/map_features', {
-              bbox: cell.join(','),
-              fields: upstreamFields,
-              object_values: objectValues,
-              limit: '2000',
-            })
-            return res.data
-          },
-          { maxRequests: subrequestBudget(c.env) },
-        )
-        requests = sweep.requests
-        if (sweep.saturated.length > 0) {
-          fail('incomplete_result', `${sweep.saturated.length} cell(s) still hold 2000 or more features at the finest zoom; the answer would be cut, so none is given.`, {
-            saturated_cells: sweep.saturated.map((s) => s.bbox),
-          })
-        }
-        return toFeatureCollection(sweep.features, fields)
-      } catch (e) {
-        if (e instanceof SweepBudgetError) {
-          fail('subrequest_budget_exceeded', `This box needs more than ${subrequestBudget(c.env)} upstream requests; try a smaller box.`)
-        }
-        throw e
-      }
+      const auth = tokenFrom(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
+      if (!auth) fail('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
+      const stub = c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params))
+      // The caller's own token goes to the object's memory only; the server's is read there from env.
+      // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.
+      const result = (await stub.run(params, auth.source === 'client' ? auth.token : undefined)) as unknown as SweepAnswer
+      requests = result.requests
+      if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})
+      return result.featureCollection
     },
     { defer: (p) => c.executionCtx.waitUntil(p) },
   )

@@ -1,0 +1,293 @@
+/**
+ * @module
+ * The SQLite tables of one {@link MapFeaturesSweep} Durable Object: its job, its cells (the plan
+ * and the split children), the features found (deduplicated by id) and one row per slice.
+ *
+ * Everything a sweep knows lives here, so an evicted or restarted object resumes exactly where it
+ * stopped. Each cell outcome and its state change are written in one `transactionSync`.
+ *
+ * Schema:
+ * - `job(id = 1, params, state, problem, headers, created_at, finished_at)`: state is
+ *   `running` | `done` | `failed`; `problem`/`headers` hold the final failure (or the honest
+ *   `incomplete_result`) as JSON. Never a token.
+ * - `cells(id, z, x, y, w, s, e, n, state, parent, answered, slice)`: state is `pending` | `done`
+ *   | `split` | `saturated` | `failed`; unique on tile + bbox, so a replayed split adds nothing.
+ * - `features(id PRIMARY KEY, json)`: one upstream feature per id, the first seen kept.
+ * - `slices(id, started_at, finished_at, budget, attempts, cells)`: upstream fetch attempts each
+ *   invocation made (retries included), updated with every cell outcome.
+ */
+import type { Problem } from '../../../shared/http/problem'
+import type { Bbox, Cell, CellOutcome } from '../../../shared/tiling'
+import type { UpstreamMapFeature } from './feature-collection'
+
+/** What one sweep answers: normalised request parameters. */
+export interface SweepParams {
+  bbox: Bbox
+  /** Sorted, deduplicated; absent = no filter. */
+  objectValues?: string[]
+  /** Extra upstream fields for `properties`, in the order given. */
+  fields: string[]
+}
+
+export type JobState = 'running' | 'done' | 'failed'
+export type CellState = 'pending' | 'done' | 'split' | 'saturated' | 'failed'
+
+export interface JobRow {
+  params: SweepParams
+  state: JobState
+  problem?: Problem
+  headers?: Record<string, string>
+  createdAt: number
+  finishedAt?: number
+}
+
+export interface StoredCell extends Cell {
+  id: number
+}
+
+export interface SliceRow {
+  id: number
+  startedAt: number
+  finishedAt: number | null
+  budget: number
+  attempts: number
+  cells: number
+}
+
+export interface Progress {
+  pending: number
+  done: number
+  split: number
+  saturated: number
+  failed: number
+  features: number
+  slices: number
+  requests: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS job (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  params TEXT NOT NULL,
+  state TEXT NOT NULL,
+  problem TEXT,
+  headers TEXT,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS cells (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
+  w REAL NOT NULL, s REAL NOT NULL, e REAL NOT NULL, n REAL NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  parent INTEGER,
+  answered INTEGER,
+  slice INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS cells_tile_bbox ON cells (z, x, y, w, s, e, n);
+CREATE INDEX IF NOT EXISTS cells_state ON cells (state);
+CREATE TABLE IF NOT EXISTS features (
+  id TEXT PRIMARY KEY,
+  json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS slices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  budget INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  cells INTEGER NOT NULL DEFAULT 0
+);
+`
+
+type Row = Record<string, SqlStorageValue>
+
+/** Typed access to one sweep's tables; every method is synchronous (SQLite in the object). */
+export class SweepStore {
+  readonly #storage: DurableObjectStorage
+  readonly #sql: SqlStorage
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage
+    this.#sql = storage.sql
+    this.#sql.exec(SCHEMA)
+  }
+
+  job(): JobRow | undefined {
+    const r = this.#sql.exec<Row>('SELECT * FROM job WHERE id = 1').toArray()[0]
+    if (!r) return undefined
+    return {
+      params: JSON.parse(String(r.params)) as SweepParams,
+      state: r.state as JobState,
+      ...(r.problem != null ? { problem: JSON.parse(String(r.problem)) as Problem } : {}),
+      ...(r.headers != null ? { headers: JSON.parse(String(r.headers)) as Record<string, string> } : {}),
+      createdAt: Number(r.created_at),
+      ...(r.finished_at != null ? { finishedAt: Number(r.finished_at) } : {}),
+    }
+  }
+
+  /** Forgets everything and starts a new job from `cells` (the plan), in one transaction. */
+  start(params: SweepParams, cells: readonly Cell[], now: number): void {
+    this.#storage.transactionSync(() => {
+      this.#clear()
+      this.#sql.exec('INSERT INTO job (id, params, state, created_at) VALUES (1, ?, ?, ?)', JSON.stringify(params), 'running', now)
+      for (const c of cells) this.#insertCell(c, null)
+    })
+  }
+
+  /** Empties every table (the object keeps no data). */
+  clear(): void {
+    this.#storage.transactionSync(() => this.#clear())
+  }
+
+  #clear(): void {
+    this.#sql.exec('DELETE FROM job; DELETE FROM cells; DELETE FROM features; DELETE FROM slices;')
+  }
+
+  /** A failed job is retried: its failed cells go back to pending; work already done is kept. */
+  retry(): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("UPDATE cells SET state = 'pending' WHERE state = 'failed'")
+      this.#sql.exec("UPDATE job SET state = 'running', problem = NULL, headers = NULL, finished_at = NULL WHERE id = 1")
+    })
+  }
+
+  pendingCells(): StoredCell[] {
+    return this.#sql.exec<Row>("SELECT * FROM cells WHERE state = 'pending' ORDER BY id").toArray().map(toCell)
+  }
+
+  saturatedCells(): StoredCell[] {
+    return this.#sql.exec<Row>("SELECT * FROM cells WHERE state = 'saturated' ORDER BY id").toArray().map(toCell)
+  }
+
+  beginSlice(budget: number, now: number): number {
+    return Number(this.#sql.exec<Row>('INSERT INTO slices (started_at, budget) VALUES (?, ?) RETURNING id', now, budget).one().id)
+  }
+
+  /**
+   * Writes one cell's outcome in one transaction: its features (first seen per id kept), its
+   * children as pending cells, its new state, and the slice's attempt count so far. Answers the
+   * children actually added (a replayed split adds none). A cell no longer pending (already
+   * recorded) is left alone.
+   */
+  recordOutcome(sliceId: number, cell: StoredCell, answered: number, outcome: CellOutcome<UpstreamMapFeature>, attempts: number): StoredCell[] {
+    return this.#storage.transactionSync(() => {
+      const added: StoredCell[] = []
+      const current = this.#sql.exec<Row>('SELECT state FROM cells WHERE id = ?', cell.id).toArray()[0]
+      this.#sql.exec('UPDATE slices SET attempts = ?, cells = cells + 1 WHERE id = ?', attempts, sliceId)
+      if (current?.state !== 'pending') return added
+      if (outcome.kind === 'split') {
+        for (const child of outcome.children) {
+          const id = this.#insertCell(child, cell.id)
+          if (id !== undefined) added.push({ ...child, id })
+        }
+      } else {
+        for (const f of outcome.features) {
+          this.#sql.exec('INSERT INTO features (id, json) VALUES (?, ?) ON CONFLICT (id) DO NOTHING', String(f.id), JSON.stringify(f))
+        }
+      }
+      const state: CellState = outcome.kind === 'complete' ? 'done' : outcome.kind
+      this.#sql.exec('UPDATE cells SET state = ?, answered = ?, slice = ? WHERE id = ?', state, answered, sliceId, cell.id)
+      return added
+    })
+  }
+
+  /** Marks a cell failed and notes the slice's attempts, in one transaction. */
+  recordFailure(sliceId: number, cell: StoredCell, attempts: number): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("UPDATE cells SET state = 'failed', slice = ? WHERE id = ? AND state = 'pending'", sliceId, cell.id)
+      this.#sql.exec('UPDATE slices SET attempts = ? WHERE id = ?', attempts, sliceId)
+    })
+  }
+
+  /**
+   * Closes a slice and moves the job on, in one transaction: `failed` with `problem`, else
+   * `done` when no cell is pending (with `incomplete_result` in `problem` when some saturated),
+   * else still running. Answers the job's new state.
+   */
+  endSlice(sliceId: number, attempts: number, now: number, outcome: { failure?: { problem: Problem; headers: Record<string, string> }; incomplete?: (saturated: StoredCell[]) => Problem }): JobState {
+    return this.#storage.transactionSync(() => {
+      this.#sql.exec('UPDATE slices SET attempts = ?, finished_at = ? WHERE id = ?', attempts, now, sliceId)
+      if (outcome.failure) {
+        this.#finish('failed', now, outcome.failure.problem, outcome.failure.headers)
+        return 'failed'
+      }
+      const pending = Number(this.#sql.exec<Row>("SELECT count(*) AS n FROM cells WHERE state = 'pending'").one().n)
+      if (pending > 0) return 'running'
+      const saturated = this.saturatedCells()
+      if (saturated.length > 0 && outcome.incomplete) this.#finish('done', now, outcome.incomplete(saturated), {})
+      else this.#finish('done', now)
+      return 'done'
+    })
+  }
+
+  /** Ends the job as failed outside a slice (e.g. no token, an unexpected error). */
+  fail(problem: Problem, headers: Record<string, string>, now: number): void {
+    this.#storage.transactionSync(() => this.#finish('failed', now, problem, headers))
+  }
+
+  #finish(state: JobState, now: number, problem?: Problem, headers?: Record<string, string>): void {
+    this.#sql.exec(
+      'UPDATE job SET state = ?, problem = ?, headers = ?, finished_at = ? WHERE id = 1',
+      state,
+      problem ? JSON.stringify(problem) : null,
+      headers && Object.keys(headers).length > 0 ? JSON.stringify(headers) : null,
+      now,
+    )
+  }
+
+  features(): UpstreamMapFeature[] {
+    return this.#sql.exec<Row>('SELECT json FROM features').toArray().map((r) => JSON.parse(String(r.json)) as UpstreamMapFeature)
+  }
+
+  slices(): SliceRow[] {
+    return this.#sql
+      .exec<Row>('SELECT * FROM slices ORDER BY id')
+      .toArray()
+      .map((r) => ({
+        id: Number(r.id),
+        startedAt: Number(r.started_at),
+        finishedAt: r.finished_at == null ? null : Number(r.finished_at),
+        budget: Number(r.budget),
+        attempts: Number(r.attempts),
+        cells: Number(r.cells),
+      }))
+  }
+
+  /** Upstream fetch attempts of every slice so far. */
+  requests(): number {
+    return Number(this.#sql.exec<Row>('SELECT coalesce(sum(attempts), 0) AS n FROM slices').one().n)
+  }
+
+  progress(): Progress {
+    const counts: Record<string, number> = {}
+    for (const r of this.#sql.exec<Row>('SELECT state, count(*) AS n FROM cells GROUP BY state')) counts[String(r.state)] = Number(r.n)
+    return {
+      pending: counts.pending ?? 0,
+      done: counts.done ?? 0,
+      split: counts.split ?? 0,
+      saturated: counts.saturated ?? 0,
+      failed: counts.failed ?? 0,
+      features: Number(this.#sql.exec<Row>('SELECT count(*) AS n FROM features').one().n),
+      slices: Number(this.#sql.exec<Row>('SELECT count(*) AS n FROM slices').one().n),
+      requests: this.requests(),
+    }
+  }
+
+  #insertCell(c: Cell, parent: number | null): number | undefined {
+    const [x, y, z] = c.tile
+    const [w, s, e, n] = c.bbox
+    const r = this.#sql
+      .exec<Row>('INSERT INTO cells (z, x, y, w, s, e, n, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id', z, x, y, w, s, e, n, parent)
+      .toArray()[0]
+    return r ? Number(r.id) : undefined
+  }
+}
+
+function toCell(r: Row): StoredCell {
+  return {
+    id: Number(r.id),
+    tile: [Number(r.x), Number(r.y), Number(r.z)],
+    bbox: [Number(r.w), Number(r.s), Number(r.e), Number(r.n)],
+  }
+}

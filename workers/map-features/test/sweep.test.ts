@@ -1,0 +1,209 @@
+/**
+ * The Durable Object fan-out against the Graph API stand-in. Every test that changes the stand-in's
+ * fault config or reads its request counts lives in this one file (tests in a file run one after
+ * another); the stand-in's stats are global, so each test measures a delta.
+ */
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { exports } from 'cloudflare:workers'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { inBbox, planCells, type Bbox } from '../../../shared/tiling'
+import { sweepName, type MapFeaturesSweep, type SweepAnswer, type SweepParams } from '../src/map-features-sweep'
+
+const BUDGET = Number(env.SUBREQUEST_BUDGET)
+const UP = env.MAPILLARY_GRAPH_URL
+
+interface District {
+  name: string
+  bbox: Bbox
+  crossesAntimeridian: boolean
+  featureCount: number
+}
+interface Fc {
+  type: 'FeatureCollection'
+  features: Array<{ id: string; geometry: { coordinates: number[] }; properties: Record<string, unknown> }>
+}
+
+async function control(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${UP}/__sandbox/${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  expect(res.ok).toBe(true)
+  return res.json()
+}
+const upstreamRequests = async (): Promise<number> => (await control('stats')).requests as number
+const truth = async (b: Bbox): Promise<string[]> => ((await control(`truth/map_features?bbox=${b.join(',')}`)).ids as string[]).slice().sort()
+const faultsOff = () => control('config', { rate429: 0, rate500: 0, rateDrop: 0, latencyMs: 0, jitterMs: 0 })
+
+function mapFeatures(b: Bbox, extra = ''): Promise<Response> {
+  return exports.default.fetch(`https://mf.test/v1/map-features?bbox=${b.join(',')}${extra}`)
+}
+
+/** The answer's ids, sorted, after checking each is once and inside the box. */
+function checkedIds(fc: Fc, b: Bbox): string[] {
+  expect(fc.type).toBe('FeatureCollection')
+  const ids = fc.features.map((f) => f.id)
+  expect(new Set(ids).size).toBe(ids.length)
+  for (const f of fc.features) expect(inBbox(f.geometry.coordinates, b)).toBe(true)
+  return ids.slice().sort()
+}
+
+const stubFor = (p: SweepParams) => env.MAP_FEATURES_SWEEP.getByName(sweepName(p))
+const slicesOf = (stub: DurableObjectStub<MapFeaturesSweep>) => runInDurableObject(stub, (o: MapFeaturesSweep) => o.slices())
+
+let districts: District[]
+let dense: District
+let antimeridian: District
+let probe: District
+/** Upstream requests of one undisturbed sweep of the dense district. */
+let undisturbed = 0
+
+beforeAll(async () => {
+  await faultsOff()
+  districts = (await control('truth/world')).districts
+  dense = districts.find((d) => d.name.includes('dense'))!
+  antimeridian = districts.find((d) => d.crossesAntimeridian)!
+  probe = districts.find((d) => d.name === 'probe')!
+  expect(dense && antimeridian && probe).toBeTruthy()
+  expect(BUDGET).toBe(8)
+})
+
+afterEach(faultsOff)
+
+describe('map features fan-out (Durable Object)', () => {
+  it('sweeps the dense district whole, every slice within the budget (8 attempts)', async () => {
+    const want = await truth(dense.bbox)
+    expect(want.length).toBeGreaterThan(2000)
+    const before = await upstreamRequests()
+    const res = await mapFeatures(dense.bbox)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('application/geo+json')
+    expect(res.headers.get('x-cache')).toBe('miss')
+    const ids = checkedIds(await res.json(), dense.bbox)
+    expect(ids).toEqual(want)
+    const made = (await upstreamRequests()) - before
+    expect(Number(res.headers.get('x-upstream-requests'))).toBe(made)
+    const slices = await slicesOf(stubFor({ bbox: dense.bbox, fields: [] }))
+    expect(slices.length).toBeGreaterThan(1)
+    for (const s of slices) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
+    expect(slices.reduce((n, s) => n + s.attempts, 0)).toBe(made)
+    undisturbed = made
+    console.log(`dense district: ${ids.length} features, ${made} upstream requests, ${slices.length} slices, attempts per slice ${slices.map((s) => s.attempts).join('/')}`)
+  })
+
+  it('serves a repeat from KV: no upstream request', async () => {
+    const first = await mapFeatures(dense.bbox)
+    const before = await upstreamRequests()
+    const again = await mapFeatures(dense.bbox)
+    expect(again.status).toBe(200)
+    expect(again.headers.get('x-cache')).toBe('hit')
+    expect(again.headers.get('x-upstream-requests')).toBe('0')
+    expect(await again.json()).toEqual(await first.json())
+    expect((await upstreamRequests()) - before).toBe(0)
+  })
+
+  it('joins 10 concurrent identical requests into one fan-out', async () => {
+    expect(undisturbed).toBeGreaterThan(0)
+    const want = await truth(dense.bbox)
+    const before = await upstreamRequests()
+    const all = await Promise.all(Array.from({ length: 10 }, () => mapFeatures(dense.bbox, '&fields=object_type')))
+    const made = (await upstreamRequests()) - before
+    for (const res of all) {
+      expect(res.status).toBe(200)
+      expect(checkedIds(await res.json(), dense.bbox)).toEqual(want)
+    }
+    expect(made).toBe(undisturbed)
+  })
+
+  it('stays whole and exact under injected faults (8% 429, 4% 500, 2% drops)', async () => {
+    await control('config', { rate429: 0.08, rate500: 0.04, rateDrop: 0.02, retryAfterSeconds: 0, seed: 7 })
+    const before = await upstreamRequests()
+    const res = await mapFeatures(dense.bbox, '&fields=first_seen_at')
+    const made = (await upstreamRequests()) - before
+    expect(res.status).toBe(200)
+    expect(checkedIds(await res.json(), dense.bbox)).toEqual(await truth(dense.bbox))
+    const slices = await slicesOf(stubFor({ bbox: dense.bbox, fields: ['first_seen_at'] }))
+    for (const s of slices) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
+    expect(made).toBeGreaterThan(undisturbed)
+    console.log(`dense district with faults: ${made} upstream requests, ${slices.length} slices, attempts per slice ${slices.map((s) => s.attempts).join('/')}`)
+  })
+
+  it('resumes exactly after eviction mid-work', async () => {
+    const params: SweepParams = { bbox: dense.bbox, fields: ['last_seen_at'] }
+    const stub = stubFor(params)
+    const before = await upstreamRequests()
+    // Plan without running, with an alarm far off so the test runs the first slice itself.
+    await runInDurableObject(stub, async (o: MapFeaturesSweep, state) => {
+      o.store.start(params, planCells(params.bbox), Date.now())
+      await state.storage.setAlarm(Date.now() + 3_600_000)
+    })
+    expect(await runDurableObjectAlarm(stub)).toBe(true)
+    await evictDurableObject(stub)
+    const mid = await runInDurableObject(stub, (o: MapFeaturesSweep) => o.progress())
+    expect(mid.slices).toBeGreaterThanOrEqual(1)
+    expect(mid.requests).toBeGreaterThan(0)
+    const answer = (await stub.run(params)) as unknown as SweepAnswer
+    expect(answer.ok).toBe(true)
+    if (!answer.ok) return
+    expect(checkedIds(answer.featureCollection as Fc, dense.bbox)).toEqual(await truth(dense.bbox))
+    const made = (await upstreamRequests()) - before
+    const slices = await slicesOf(stub)
+    for (const s of slices) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
+    // Nothing asked twice: the same requests as an undisturbed sweep (a slice cut by the eviction
+    // could repeat its in-flight cells, at most one connection's worth each).
+    expect(made).toBeGreaterThanOrEqual(undisturbed)
+    expect(made).toBeLessThanOrEqual(undisturbed + 6)
+    expect(answer.requests).toBe(made)
+    console.log(`eviction: after slice 1 ${mid.pending} cells pending, ${mid.features} features stored; total ${made} requests in ${slices.length} slices`)
+  })
+
+  it('answers a box across the antimeridian whole', async () => {
+    const res = await mapFeatures(antimeridian.bbox)
+    expect(res.status).toBe(200)
+    const ids = checkedIds(await res.json(), antimeridian.bbox)
+    const want = await truth(antimeridian.bbox)
+    expect(want.length).toBeGreaterThan(0)
+    expect(ids).toEqual(want)
+    const world = await control('truth/world')
+    for (const id of [...world.antimeridian.onLon180, ...world.antimeridian.onLonMinus180]) expect(ids).toContain(id)
+  })
+
+  it('uses a caller’s own token upstream and keeps it out of storage, keys and answers', async () => {
+    const clientToken = 'MLY|777|callerOwnSecret0123456789'
+    const seen = (await control('stats')).tokensSeen.length as number
+    const res = await exports.default.fetch(`https://mf.test/v1/map-features?bbox=${probe.bbox.join(',')}&fields=object_type,aligned_direction`, {
+      headers: { authorization: `OAuth ${clientToken}` },
+    })
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(text).not.toContain('callerOwnSecret')
+    expect((await control('stats')).tokensSeen.length).toBe(seen + 1)
+    const stub = stubFor({ bbox: probe.bbox, fields: ['aligned_direction', 'object_type'] })
+    const dump = await runInDurableObject(stub, async (_o: MapFeaturesSweep, state) => {
+      const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray()
+      const rows = tables.map((t) => state.storage.sql.exec(`SELECT * FROM "${t.name}"`).toArray())
+      return JSON.stringify({ tables, rows, kv: [...(await state.storage.list()).entries()] })
+    })
+    expect(dump).toContain('features')
+    expect(dump).not.toContain('callerOwnSecret')
+    expect(dump).not.toMatch(/MLY\|/)
+    const keys = (await env.CACHE.list()).keys.map((k) => k.name).join(' ')
+    expect(keys).not.toContain('callerOwnSecret')
+  })
+
+  it('answers an upstream that keeps failing with a problem, never a partial 200; a later request succeeds', async () => {
+    await control('config', { rate500: 1, seed: 3 })
+    const before = await upstreamRequests()
+    const res = await mapFeatures(probe.bbox, '&fields=aligned_direction')
+    expect([502, 503]).toContain(res.status)
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+    const p = (await res.json()) as Record<string, unknown>
+    expect(p.status).toBe(res.status)
+    expect(p.code).toBe('upstream_error')
+    expect(p.detail).toMatch(/failed/)
+    expect(p.upstream_status).toBe(500)
+    expect((await upstreamRequests()) - before).toBeLessThanOrEqual(BUDGET)
+    await faultsOff()
+    const ok = await mapFeatures(probe.bbox, '&fields=aligned_direction')
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('x-cache')).toBe('miss')
+    expect(checkedIds(await ok.json(), probe.bbox)).toEqual(await truth(probe.bbox))
+  })
+})
