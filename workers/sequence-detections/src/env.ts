@@ -1,9 +1,13 @@
+import type { SequenceSweep } from './sequence-sweep'
+
 /** Bindings of the mly-sequence-detections Worker (see its wrangler.toml). */
 export interface Env {
   CACHE: KVNamespace
   MAPILLARY_GRAPH_URL: string
   /** A secret; a client's own `Authorization: OAuth MLY|…` header takes its place for that request. */
   MAPILLARY_ACCESS_TOKEN?: string
-  /** Upstream fetch attempts one invocation may make. */
+  /** Upstream fetch attempts one invocation may make (each slice of a sweep is one invocation). */
   SUBREQUEST_BUDGET?: string
+  /** The fan-out coordinators, one per question (sequence id, fields, pixels). */
+  SEQUENCE_SWEEP: DurableObjectNamespace<SequenceSweep>
 }

@@ -1,25 +1,27 @@
 /**
  * @module
  * mly-sequence-detections: the image ids of a sequence, then every image's detections.
+ *
+ * The answer comes from the KV cache when it can; otherwise from the SequenceSweep Durable Object
+ * of the question, which fans the per-image requests out over as many budgeted invocations as the
+ * sequence needs (one invocation may make only SUBREQUEST_BUDGET upstream calls).
  */
 import { z } from 'zod'
 import { answer } from '../../../shared/http/answer'
-import { fail } from '../../../shared/http/problem'
+import { fail, ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { booleanParam, fieldsParam, sequenceId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
-import { withPixels } from '../../../shared/mvt/with-pixels'
-import { clientForRequest } from '../../../shared/upstream/request-client'
+import { tokenFrom } from '../../../shared/upstream/token'
 import type { Env } from './env'
+import { DEFAULT_FIELDS, DETECTION_FIELDS, normalizeParams, sweepName } from './params'
+import type { SweepAnswer, SweepBody } from './sequence-sweep'
 
-const DETECTION_FIELDS = ['id', 'value', 'geometry', 'created_at', 'image'] as const
-const DEFAULT_FIELDS = ['id', 'value', 'geometry'] as const
+export { DEFAULT_FIELDS, DETECTION_FIELDS } from './params'
+export { SequenceSweep } from './sequence-sweep'
 
-interface Detection {
-  id: string
-  geometry?: string
-  [field: string]: unknown
-}
+/** Calls of the sweep object when the runtime reports a retryable failure (object reset, moved). */
+const DO_CALL_ATTEMPTS = 3
 
 const params = z.object({ sequenceId })
 const query = z.object({ fields: fieldsParam(DETECTION_FIELDS, DEFAULT_FIELDS), pixels: booleanParam })
@@ -29,45 +31,36 @@ const app = createTaskApp<{ Bindings: Env }>('mly-sequence-detections')
 app.get('/v1/sequences/:sequenceId/detections', validate('param', params), validate('query', query), async (c) => {
   const { sequenceId: sequence_id } = c.req.valid('param')
   const { fields, pixels } = c.req.valid('query')
-  const key = await cacheKey('seq-detections', { sequence_id, fields: fields.join(','), pixels })
-  let client: ReturnType<typeof clientForRequest> | undefined
+  const sweep = normalizeParams({ sequence_id, fields, pixels })
+  const key = await cacheKey('seq-detections', { sequence_id, fields: sweep.fields.join(','), pixels })
+  let requests: number | undefined
   const { value, hit } = await cached(
     c.env.CACHE,
     key,
     TTL.detections,
-    async () => {
-      client = clientForRequest(c.env, c.req.header('authorization'))
-      const ids = await client.get<{ data: { id: string }[] }>('/image_ids', { sequence_id })
-      const imageIds = ids.data.map((d) => d.id)
-      if (imageIds.length === 0) fail('not_found', `Sequence '${sequence_id}' does not exist or has no images.`)
-      // pixel_geometry needs the geometry whatever fields were asked for
-      const upstreamFields = [...new Set(['id', ...fields, ...(pixels ? ['geometry'] : [])])].join(',')
-      const perImage = await Promise.all(
-        imageIds.map(async (id) => {
-          const [list, size] = await Promise.all([
-            client!.get<{ data: Detection[] }>(`/${id}/detections`, { fields: upstreamFields }),
-            pixels ? client!.get<{ width: number; height: number }>(`/${id}`, { fields: 'width,height' }) : undefined,
-          ])
-          const detections = size ? list.data.map((d) => pick(withPixels(d, size.width, size.height), fields, true)) : list.data.map((d) => pick(d, fields, false))
-          return [id, detections] as const
-        }),
-      )
-      return { sequence_id, image_ids: imageIds, detections: Object.fromEntries(perImage) }
+    async (): Promise<SweepBody> => {
+      const auth = tokenFrom(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
+      if (!auth) fail('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
+      const result = await callSweep(c.env, sweepName(sweep), (stub) => stub.run(sweep, auth.source === 'client' ? auth.token : undefined))
+      if (!result.ok) throw new ProblemError(result.problem, result.headers)
+      requests = result.requests
+      return result.body
     },
     { defer: (p) => c.executionCtx.waitUntil(p) },
   )
-  return answer(value, { maxAge: 3600, hit, upstreamRequests: client?.stats.requests })
+  return answer(value, { maxAge: 3600, hit, upstreamRequests: requests })
 })
 
-/** `id` and the asked fields, as the upstream answers them, plus pixels when asked. */
-function pick(d: Record<string, unknown>, fields: readonly string[], pixels: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const f of ['id', ...fields]) if (f in d) out[f] = d[f]
-  if (pixels) {
-    out.pixel_geometry = d.pixel_geometry
-    if (d.pixel_geometry_error) out.pixel_geometry_error = d.pixel_geometry_error
+/** One RPC to the sweep object, again with a fresh stub when the runtime says the call may be retried. */
+async function callSweep(env: Env, name: string, call: (stub: DurableObjectStub<import('./sequence-sweep').SequenceSweep>) => Promise<SweepAnswer>): Promise<SweepAnswer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call(env.SEQUENCE_SWEEP.getByName(name))
+    } catch (e) {
+      const retryable = typeof e === 'object' && e !== null && (e as { retryable?: unknown }).retryable === true
+      if (!retryable || attempt >= DO_CALL_ATTEMPTS) throw e
+    }
   }
-  return out
 }
 
 export default app

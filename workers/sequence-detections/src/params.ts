@@ -1,0 +1,61 @@
+/**
+ * @module
+ * What a sequence sweep is about, normalised: the same question always names the same Durable
+ * Object and the same cache key, whatever the order of `fields`.
+ */
+
+export const DETECTION_FIELDS = ['id', 'value', 'geometry', 'created_at', 'image'] as const
+export const DEFAULT_FIELDS = ['id', 'value', 'geometry'] as const
+
+export interface SweepParams {
+  sequence_id: string
+  /** Detection fields to answer, sorted and deduplicated. */
+  fields: string[]
+  /** Add `pixel_geometry` to every detection. */
+  pixels: boolean
+}
+
+const SEQUENCE_ID = /^[A-Za-z0-9_-]{1,64}$/
+const KNOWN = new Set<string>(DETECTION_FIELDS)
+
+/**
+ * Sorted, deduplicated fields; throws a TypeError on anything the public validation would refuse
+ * (the Durable Object re-checks what the Worker sends it).
+ *
+ * @example
+ * normalizeParams({ sequence_id: 'kx7r2u', fields: ['value', 'id', 'value'], pixels: false })
+ * // { sequence_id: 'kx7r2u', fields: ['id', 'value'], pixels: false }
+ */
+export function normalizeParams(p: { sequence_id: string; fields: readonly string[]; pixels: boolean }): SweepParams {
+  if (typeof p?.sequence_id !== 'string' || !SEQUENCE_ID.test(p.sequence_id)) throw new TypeError('sweep: bad sequence id')
+  if (!Array.isArray(p.fields) || p.fields.some((f) => typeof f !== 'string' || !KNOWN.has(f))) throw new TypeError('sweep: bad fields')
+  const fields = [...new Set(p.fields.length > 0 ? p.fields : DEFAULT_FIELDS)].sort()
+  return { sequence_id: p.sequence_id, fields, pixels: p.pixels === true }
+}
+
+/**
+ * The Durable Object name of a sweep: `seq:<id>|<sorted fields>|px0|px1`. Holds no credential.
+ *
+ * @example
+ * sweepName({ sequence_id: 'kx7r2u', fields: ['geometry', 'id', 'value'], pixels: true })
+ * // 'seq:kx7r2u|geometry,id,value|px1'
+ */
+export function sweepName(p: SweepParams): string {
+  return `seq:${p.sequence_id}|${p.fields.join(',')}|px${p.pixels ? 1 : 0}`
+}
+
+/** The upstream `fields` of a `/{image}/detections` call: `id`, the asked fields, and `geometry` when pixels are wanted. */
+export function upstreamFields(p: SweepParams): string {
+  return [...new Set(['id', ...p.fields, ...(p.pixels ? ['geometry'] : [])])].join(',')
+}
+
+/** `id` and the asked fields, as the upstream answers them, plus the pixel members when asked. */
+export function pick(d: Record<string, unknown>, fields: readonly string[], pixels: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const f of ['id', ...fields]) if (f in d) out[f] = d[f]
+  if (pixels) {
+    out.pixel_geometry = d.pixel_geometry
+    if (d.pixel_geometry_error) out.pixel_geometry_error = d.pixel_geometry_error
+  }
+  return out
+}

@@ -1,0 +1,417 @@
+/**
+ * @module
+ * SequenceSweep: the Durable Object that fans one sequence's detections out over many invocations.
+ *
+ * One object per question (`sweepName`: sequence id, sorted fields, pixels). `run()` plans (one
+ * `/image_ids` call, stored as `images` rows in upstream order), arms an alarm and waits. Each
+ * alarm runs one slice: a fresh GraphClient whose `subrequestBudget` is `SUBREQUEST_BUDGET`, ≤ 6
+ * requests in flight, each finished image stored with its state change in one transaction, then
+ * re-arms until no image is pending. Identical concurrent requests reach the same object and wait
+ * for the same work. Storage is the truth: after an eviction the next alarm (or request) resumes
+ * from the pending rows.
+ *
+ * Budget per slice: an image is started only when its worst case (every request using all the
+ * client's attempts) still fits, so the budget is never cut in the middle of an image's retries
+ * and a persistent upstream failure is told apart from a spent budget. A `budget_exhausted` error
+ * anyway just leaves the image pending for the next slice.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import { problem, type Problem } from '../../../shared/http/problem'
+import { withPixels } from '../../../shared/mvt/with-pixels'
+import { GraphClient } from '../../../shared/upstream/client'
+import { UpstreamError } from '../../../shared/upstream/errors'
+import { DEFAULT_GRAPH_URL, subrequestBudget } from '../../../shared/upstream/request-client'
+import { upstreamProblem } from '../../../shared/upstream/to-problem'
+import { tokenFrom } from '../../../shared/upstream/token'
+import type { Env } from './env'
+import { normalizeParams, pick, sweepName, upstreamFields, type SweepParams } from './params'
+import { SweepStore, type JobMeta, type PendingImage, type SliceCounts, type SliceRow } from './sweep-store'
+
+export interface SweepBody {
+  sequence_id: string
+  image_ids: string[]
+  detections: Record<string, Record<string, unknown>[]>
+}
+
+export type SweepAnswer =
+  | { ok: true; body: SweepBody; /** upstream fetch attempts the whole job cost */ requests: number }
+  | { ok: false; problem: Problem; headers?: Record<string, string> }
+
+export interface SweepProgress {
+  state: JobMeta['state'] | 'empty'
+  total: number
+  pending: number
+  done: number
+  failed: number
+  slices: SliceRow[]
+}
+
+/** Connections one invocation may hold (Workers platform limit). */
+const MAX_IN_FLIGHT = 6
+/** Attempts per upstream `get` inside a slice (the client's retries). */
+const ATTEMPTS_PER_GET = 3
+/** Slices in which one image may fail (after the client's retries) before the job fails. */
+const MAX_IMAGE_TRIES = 3
+/** Slices in a row that finish no image before the job gives up. */
+const MAX_STALLS = 3
+/** Slices in a row that hit an unexpected error before the job gives up. */
+const MAX_ERRORS = 3
+/** How long a finished or failed job stays in storage (the KV cache holds answers after that). */
+const RETAIN_MS = 60 * 60 * 1000
+/** Fallback poll of storage while waiting (the finishing alarm normally wakes waiters at once). */
+const POLL_MS = 1000
+/** Longest Retry-After a slice waits for inside its invocation; longer ones delay the next alarm. */
+const MAX_RETRY_AFTER_IN_SLICE = 5
+const MAX_ALARM_DELAY_MS = 60_000
+
+const IMAGE_PATH = /\/([^/]+)(?:\/detections)?$/
+
+export class SequenceSweep extends DurableObject<Env> {
+  readonly #store: SweepStore
+  /** A caller's own token for the running job: memory only, never stored, keyed or logged. */
+  #clientToken: string | undefined
+  #work: Promise<SweepAnswer> | null = null
+  #planning: Promise<SweepAnswer | null> | null = null
+  #sliceRunning = false
+  readonly #waiters = new Set<() => void>()
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.#store = new SweepStore(ctx.storage)
+  }
+
+  /**
+   * The whole answer for `params`: stored when done, else planned and swept (joining any work
+   * already running for the same question). `clientToken`, when the caller sent its own, pays for
+   * the upstream calls of a job this call starts; it lives in memory only.
+   */
+  async run(input: SweepParams, clientToken?: string): Promise<SweepAnswer> {
+    let params: SweepParams
+    try {
+      params = normalizeParams(input)
+    } catch {
+      return { ok: false, problem: problem('invalid_parameter', 'The sweep parameters are not valid.') }
+    }
+    const name = sweepName(params)
+    const meta = this.#store.meta()
+    if (meta && meta.name !== name) {
+      // One object, one question: anything else in here is not ours to keep.
+      if (this.#work || this.#sliceRunning) return { ok: false, problem: problem('internal_error', 'This sweep object is busy with another question.') }
+      await this.#store.clear()
+    } else if (meta?.state === 'done') {
+      return this.#answer()
+    }
+    this.#work ??= this.#drive(params, name, clientToken).finally(() => {
+      this.#work = null
+    })
+    return this.#work
+  }
+
+  /**
+   * Plans the sweep (one `/image_ids` call) if it has no plan yet, without starting it: the
+   * first alarm, or a `run()`, does. Answers the progress, or the problem that stopped planning.
+   */
+  async prepare(input: SweepParams, clientToken?: string): Promise<{ ok: true; progress: SweepProgress } | { ok: false; problem: Problem; headers?: Record<string, string> }> {
+    let params: SweepParams
+    try {
+      params = normalizeParams(input)
+    } catch {
+      return { ok: false, problem: problem('invalid_parameter', 'The sweep parameters are not valid.') }
+    }
+    const meta = this.#store.meta()
+    if (meta && meta.name !== sweepName(params)) return { ok: false, problem: problem('internal_error', 'This sweep object holds another question.') }
+    if (!meta) {
+      this.#clientToken = clientToken
+      const failed = await this.#planOnce(params, sweepName(params))
+      if (failed) return failed.ok ? { ok: false, problem: problem('internal_error', 'Unexpected plan answer.') } : failed
+    }
+    return { ok: true, progress: this.progress() }
+  }
+
+  /** State and accounting, for tests and operators. */
+  progress(): SweepProgress {
+    const meta = this.#store.meta()
+    const counts = this.#store.countByState()
+    return { state: meta?.state ?? 'empty', total: meta?.total ?? 0, ...counts, slices: this.#store.slices() }
+  }
+
+  /** One slice per alarm; never throws (a throwing alarm would be retried blindly). */
+  override async alarm(): Promise<void> {
+    try {
+      await this.#alarm()
+    } catch (e) {
+      await this.#unexpected(e)
+    }
+  }
+
+  async #drive(params: SweepParams, name: string, clientToken: string | undefined): Promise<SweepAnswer> {
+    const meta = this.#store.meta()
+    if (!meta) {
+      this.#clientToken = clientToken
+      const failed = await this.#planOnce(params, name)
+      if (failed) return failed
+    } else if (meta.state === 'failed') {
+      this.#clientToken = clientToken
+      this.#store.retry()
+    } else if (meta.state === 'done') {
+      return this.#answer()
+    } else if (!this.#clientToken && clientToken && !this.#sliceRunning) {
+      // Running after an eviction lost the starter's token: this caller's own pays from now on.
+      this.#clientToken = clientToken
+    }
+    if (!this.#sliceRunning) await this.ctx.storage.setAlarm(Date.now())
+    await this.#settled()
+    return this.#answer()
+  }
+
+  /** One planning call at a time: concurrent callers share it. */
+  #planOnce(params: SweepParams, name: string): Promise<SweepAnswer | null> {
+    this.#planning ??= this.#plan(params, name).finally(() => {
+      this.#planning = null
+    })
+    return this.#planning
+  }
+
+  /** Fetches and stores the plan; answers a problem when there is nothing to sweep. */
+  async #plan(params: SweepParams, name: string): Promise<SweepAnswer | null> {
+    const client = this.#client(subrequestBudget(this.env))
+    if (!client.ok) return client
+    const started = Date.now()
+    let ids: string[]
+    try {
+      const res = await client.client.get<{ data?: { id: string }[] }>('/image_ids', { sequence_id: params.sequence_id })
+      ids = (res.data ?? []).map((d) => String(d.id))
+    } catch (e) {
+      if (e instanceof UpstreamError) {
+        if (e.reason === 'not_found') return notFound(params.sequence_id)
+        return { ok: false, ...upstreamProblem(e, client.client.tokenSource) }
+      }
+      throw e
+    }
+    if (ids.length === 0) return notFound(params.sequence_id)
+    this.#store.plan(name, params, ids, client.client.stats, started)
+    return null
+  }
+
+  /** Resolves when the job is no longer running (woken by the finishing alarm, or by polling). */
+  async #settled(): Promise<void> {
+    for (;;) {
+      const meta = this.#store.meta()
+      if (!meta || meta.state !== 'running') return
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer)
+          this.#waiters.delete(wake)
+          resolve()
+        }
+        const timer = setTimeout(wake, POLL_MS)
+        this.#waiters.add(wake)
+      })
+    }
+  }
+
+  #wakeWaiters(): void {
+    for (const wake of [...this.#waiters]) wake()
+  }
+
+  #answer(): SweepAnswer {
+    const meta = this.#store.meta()
+    if (!meta) return { ok: false, problem: problem('internal_error', 'The sweep lost its plan.') }
+    if (meta.state === 'failed') {
+      const f = meta.failure ?? { problem: problem('internal_error', 'The sweep failed.'), headers: {} }
+      return { ok: false, problem: f.problem, headers: f.headers }
+    }
+    if (meta.state !== 'done') return { ok: false, problem: problem('internal_error', 'The sweep is not finished.') }
+    const { ids, detections } = this.#store.results()
+    const body: SweepBody = {
+      sequence_id: meta.sequence_id,
+      image_ids: ids,
+      detections: Object.fromEntries(detections.map(([id, json]) => [id, JSON.parse(json) as Record<string, unknown>[]])),
+    }
+    return { ok: true, body, requests: this.#store.totalAttempts() }
+  }
+
+  #client(budget: number, overrides: { maxAttempts?: number; fetch?: typeof fetch; maxRetryAfterSeconds?: number } = {}):
+    | { ok: true; client: GraphClient }
+    | { ok: false; problem: Problem; headers: Record<string, string> } {
+    // The server token, unless the caller of the running job sent its own (memory only).
+    const auth = tokenFrom(this.#clientToken ? `OAuth ${this.#clientToken}` : undefined, this.env.MAPILLARY_ACCESS_TOKEN)
+    if (!auth) return { ok: false, problem: problem('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).'), headers: {} }
+    const client = new GraphClient({
+      baseUrl: this.env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
+      token: auth.token,
+      tokenSource: auth.source,
+      subrequestBudget: budget,
+      maxInFlight: MAX_IN_FLIGHT,
+      ...overrides,
+    })
+    return { ok: true, client }
+  }
+
+  async #alarm(): Promise<void> {
+    if (this.#sliceRunning) return
+    const meta = this.#store.meta()
+    if (!meta) return
+    if (meta.state !== 'running') {
+      // A retention alarm: forget the job once it has been kept long enough.
+      const end = (meta.finished_at ?? 0) + RETAIN_MS
+      if (Date.now() >= end) await this.#store.clear()
+      else await this.ctx.storage.setAlarm(end)
+      return
+    }
+    this.#sliceRunning = true
+    try {
+      await this.#slice(meta)
+    } finally {
+      this.#sliceRunning = false
+    }
+  }
+
+  /** One invocation's share of the work. */
+  async #slice(meta: JobMeta): Promise<void> {
+    const budget = subrequestBudget(this.env)
+    const getsPerImage = meta.pixels ? 2 : 1
+    if (budget < getsPerImage) {
+      return this.#fail(problem('subrequest_budget_exceeded', `SUBREQUEST_BUDGET (${budget}) is below the ${getsPerImage} requests one image needs.`), {})
+    }
+    const attemptsPerGet = Math.max(1, Math.min(ATTEMPTS_PER_GET, Math.floor(budget / getsPerImage)))
+    const reserve = getsPerImage * attemptsPerGet
+
+    const batch = this.#store.pending(Math.max(1, Math.floor(budget / getsPerImage)))
+    if (batch.length === 0) return this.#finish()
+
+    // Attempts per image, read off each request's URL, so the gate below knows each one's worst case.
+    const attemptsOf = new Map<string, number>()
+    const countingFetch: typeof fetch = (input, init) => {
+      const path = new URL(input instanceof Request ? input.url : String(input)).pathname
+      const id = IMAGE_PATH.exec(path)?.[1]
+      if (id) attemptsOf.set(id, (attemptsOf.get(id) ?? 0) + 1)
+      return globalThis.fetch(input, init)
+    }
+    const made = this.#client(budget, { maxAttempts: attemptsPerGet, fetch: countingFetch, maxRetryAfterSeconds: MAX_RETRY_AFTER_IN_SLICE })
+    if (!made.ok) return this.#fail(made.problem, made.headers)
+    const client = made.client
+    const slice = this.#store.beginSlice()
+    const params: SweepParams = { sequence_id: meta.sequence_id, fields: meta.fields, pixels: meta.pixels }
+    const fieldsUp = upstreamFields(params)
+
+    const queue = [...batch]
+    const active = new Set<string>()
+    let done = 0
+    let failure: UpstreamError | undefined
+    let unexpected: unknown
+    let retryAfter = 0
+    let wake: (() => void) | undefined
+    const counts = (): SliceCounts => ({ requests: client.stats.requests, attempts: client.stats.attempts, inFlightPeak: client.stats.inFlightPeak })
+    // Worst case still to come: every active image using all its attempts.
+    const fits = () => {
+      let outstanding = 0
+      for (const id of active) outstanding += Math.max(0, reserve - (attemptsOf.get(id) ?? 0))
+      return client.stats.attempts + outstanding + reserve <= budget
+    }
+
+    const handle = async (img: PendingImage): Promise<void> => {
+      try {
+        const detections = await this.#fetchImage(client, img.id, params, fieldsUp)
+        if (this.#store.complete(img.position, JSON.stringify(detections), slice, counts())) done++
+      } catch (e) {
+        if (!(e instanceof UpstreamError)) {
+          unexpected ??= e
+          return
+        }
+        if (e.reason === 'budget_exhausted') return // stays pending: the next slice has a fresh budget
+        const transient = ['rate_limited', 'unavailable', 'timeout', 'dropped', 'bad_response'].includes(e.reason)
+        const last = !transient || img.tries + 1 >= MAX_IMAGE_TRIES
+        this.#store.imageFailed(img.position, last)
+        if (e.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter, e.retryAfterSeconds)
+        if (last) failure ??= e
+      }
+    }
+
+    // Start images while the worst case fits the budget, at most MAX_IN_FLIGHT requests at once.
+    const running = new Set<Promise<void>>()
+    const maxImages = Math.max(1, Math.floor(MAX_IN_FLIGHT / getsPerImage))
+    for (;;) {
+      while (!failure && unexpected === undefined && queue.length > 0 && running.size < maxImages && fits()) {
+        const img = queue.shift()!
+        active.add(img.id)
+        const p: Promise<void> = handle(img).finally(() => {
+          active.delete(img.id)
+          running.delete(p)
+          wake?.()
+        })
+        running.add(p)
+      }
+      if (running.size === 0) break
+      await new Promise<void>((resolve) => (wake = resolve))
+    }
+    this.#store.endSlice(slice, counts())
+
+    if (unexpected !== undefined) throw unexpected
+    if (failure) return this.#fail(...this.#failureProblem(failure, client.tokenSource))
+    this.#store.setCounters(0, 0)
+    const left = this.#store.countByState()
+    if (left.pending === 0) return this.#finish()
+    if (done === 0) {
+      const stalls = meta.stalls + 1
+      if (stalls >= MAX_STALLS) {
+        return this.#fail(problem('subrequest_budget_exceeded', 'The sweep made no progress within its subrequest budget.'), {})
+      }
+      this.#store.setCounters(stalls, 0)
+    }
+    await this.ctx.storage.setAlarm(Date.now() + Math.min(MAX_ALARM_DELAY_MS, retryAfter * 1000))
+  }
+
+  async #fetchImage(client: GraphClient, id: string, params: SweepParams, fields: string): Promise<Record<string, unknown>[]> {
+    type Detection = Record<string, unknown> & { geometry?: unknown }
+    const [list, size] = await Promise.all([
+      client.get<{ data?: Detection[] }>(`/${encodeURIComponent(id)}/detections`, { fields }),
+      params.pixels ? client.get<{ width: number; height: number }>(`/${encodeURIComponent(id)}`, { fields: 'width,height' }) : undefined,
+    ])
+    const data = list.data ?? []
+    return size ? data.map((d) => pick(withPixels(d, size.width, size.height), params.fields, true)) : data.map((d) => pick(d, params.fields, false))
+  }
+
+  #failureProblem(e: UpstreamError, source: 'server' | 'client'): [Problem, Record<string, string>] {
+    if (e.reason === 'not_found') {
+      // The sequence exists (it was planned): an image the upstream listed but cannot serve is its fault.
+      return [problem('upstream_error', 'The upstream listed an image of this sequence that it then could not serve.', e.status !== undefined ? { upstream_status: e.status } : {}), {}]
+    }
+    const { problem: p, headers } = upstreamProblem(e, source)
+    return [p, headers]
+  }
+
+  async #finish(): Promise<void> {
+    this.#store.finish()
+    await this.ctx.storage.setAlarm(Date.now() + RETAIN_MS)
+    this.#wakeWaiters()
+  }
+
+  async #fail(p: Problem, headers: Record<string, string>): Promise<void> {
+    this.#store.fail({ problem: p, headers })
+    await this.ctx.storage.setAlarm(Date.now() + RETAIN_MS)
+    this.#wakeWaiters()
+  }
+
+  /** A non-upstream error in a slice: try again shortly, give up after a few in a row. */
+  async #unexpected(e: unknown): Promise<void> {
+    try {
+      const meta = this.#store.meta()
+      if (!meta || meta.state !== 'running') return
+      const errors = meta.errors + 1
+      if (errors >= MAX_ERRORS) {
+        console.error('sequence sweep failed', e instanceof Error ? e.name : typeof e)
+        await this.#fail(problem('internal_error', 'An unexpected error occurred on our side.'), {})
+        return
+      }
+      this.#store.setCounters(meta.stalls, errors)
+      await this.ctx.storage.setAlarm(Date.now() + 1000 * errors)
+    } catch {
+      // Nothing more to do: the alarm must not throw.
+    }
+  }
+}
+
+function notFound(sequenceId: string): SweepAnswer {
+  return { ok: false, problem: problem('not_found', `Sequence '${sequenceId}' does not exist or has no images.`) }
+}

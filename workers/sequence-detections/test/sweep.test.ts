@@ -1,0 +1,316 @@
+/**
+ * The Durable Object fan-out, end to end inside workerd against the Graph API stand-in.
+ *
+ * Every test here reads the stand-in's request counts or changes its fault config, both global to
+ * the stand-in: they all live in this one file and run one after another, faults reset after each.
+ * Counts are deltas between snapshots.
+ */
+import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { cacheKey } from '../../../shared/cache/kv-cache'
+import { BUDGET, callWorker, delta, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'
+
+interface Body {
+  sequence_id: string
+  image_ids: string[]
+  detections: Record<string, Array<Record<string, unknown>>>
+}
+
+let seqs: { s1250: WorldSequence; s250: WorldSequence; s50: WorldSequence; s3: WorldSequence; none: WorldSequence }
+
+beforeAll(async () => {
+  await standIn.reset()
+  const all = await standIn.sequences()
+  const byLength = (n: number) => all.find((s) => s.length === n)!
+  seqs = { s1250: byLength(1250), s250: byLength(250), s50: byLength(50), s3: byLength(3), none: all.find((s) => /no detections/.test(s.label))! }
+  for (const s of Object.values(seqs)) expect(s, 'the stand-in world has the expected sequences').toBeDefined()
+})
+
+beforeEach(async () => {
+  await standIn.config({ latencyMs: 0, jitterMs: 0 })
+})
+
+afterEach(async () => {
+  await standIn.reset()
+})
+
+/** Upstream ids and, for a sample of images, the upstream detections with `fields`. */
+async function expectExact(body: Body, sequenceId: string, fields: string[], sample: number) {
+  const ids = (await standIn.get<{ data: { id: string }[] }>(`/image_ids?sequence_id=${sequenceId}`)).data.map((d) => d.id)
+  expect(body.sequence_id).toBe(sequenceId)
+  expect(body.image_ids).toEqual(ids)
+  expect(Object.keys(body.detections).sort()).toEqual([...ids].sort())
+  const step = Math.max(1, Math.floor(ids.length / sample))
+  for (let i = 0; i < ids.length; i += step) {
+    const id = ids[i]!
+    const direct = await standIn.get<{ data: Array<Record<string, unknown>> }>(`/${id}/detections?fields=${['id', ...fields].join(',')}`)
+    expect(body.detections[id], `detections of image ${id}`).toEqual(direct.data)
+  }
+}
+
+function expectWithinBudget(slices: SliceRecord[]) {
+  expect(slices.length).toBeGreaterThan(1)
+  for (const s of slices) {
+    expect(s.attempts, `slice ${s.n} (${s.kind}) attempts`).toBeLessThanOrEqual(BUDGET)
+    expect(s.in_flight_peak, `slice ${s.n} in flight`).toBeLessThanOrEqual(6)
+  }
+}
+
+/** Mean time inside a slice and mean gap between slices. */
+function timing(slices: SliceRecord[]): string {
+  const inside = slices.map((s) => (s.finished_at ?? s.started_at) - s.started_at)
+  const gaps = slices.slice(1).map((s, i) => s.started_at - (slices[i]!.finished_at ?? slices[i]!.started_at))
+  const mean = (xs: number[]) => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : 0)
+  return `mean ${mean(inside)} ms each, mean gap ${mean(gaps)} ms`
+}
+
+const sum = (slices: SliceRecord[], k: 'attempts' | 'images_done' | 'requests') => slices.reduce((a, s) => a + s[k], 0)
+
+describe('sequence detections through the SequenceSweep Durable Object', () => {
+  it(`answers the 1250-image sequence whole, no invocation over the budget (${BUDGET})`, async () => {
+    const { s1250 } = seqs
+    const before = await standIn.stats()
+    const t0 = Date.now()
+    const res = await callWorker(`/v1/sequences/${s1250.id}/detections`)
+    const wallMs = Date.now() - t0
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-cache')).toBe('miss')
+    const body = (await res.json()) as Body
+    const after = await standIn.stats()
+    const d = delta(before, after)
+
+    expect(d.image_ids).toBe(1)
+    expect(d.detections).toBe(1250)
+    expect(d.entity).toBe(0)
+    expect(after.maxInFlight).toBeLessThanOrEqual(6)
+    expect(Number(res.headers.get('x-upstream-requests'))).toBe(1251)
+
+    const slices = await slicesOf(sweepStub(s1250.id))
+    expectWithinBudget(slices)
+    expect(sum(slices, 'attempts')).toBe(1251)
+    expect(sum(slices, 'images_done')).toBe(1250)
+    const fetchSlices = slices.filter((s) => s.kind === 'fetch')
+    console.info(
+      `1250 images, budget ${BUDGET}: ${d.total} upstream requests, ${fetchSlices.length} fetch slices (+1 plan), ` +
+        `max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, peak ${Math.max(...slices.map((s) => s.in_flight_peak))} in flight, ${wallMs} ms ` +
+        `(slices ${timing(fetchSlices)})`,
+    )
+    await expectExact(body, s1250.id, ['value', 'geometry'], 25)
+  })
+
+  it('answers the 1250-image sequence whole and exact under injected faults (8% 429, 4% 500, 2% drops)', async () => {
+    const { s1250 } = seqs
+    await standIn.config({ rate429: 0.08, rate500: 0.04, rateDrop: 0.02, retryAfterSeconds: 0, seed: 7 })
+    const before = await standIn.stats()
+    const t0 = Date.now()
+    // Other fields than the first test: another question, another sweep object.
+    const res = await callWorker(`/v1/sequences/${s1250.id}/detections?fields=value,id`)
+    const wallMs = Date.now() - t0
+    const after = await standIn.stats()
+    await standIn.reset()
+    expect(res.status, await res.clone().text().then((t) => t.slice(0, 300))).toBe(200)
+    const body = (await res.json()) as Body
+    const d = delta(before, after)
+    const injected = Object.values(after.faults).reduce((a, b) => a + b, 0)
+    expect(injected).toBeGreaterThan(50)
+    expect(after.maxInFlight).toBeLessThanOrEqual(6)
+
+    const slices = await slicesOf(sweepStub(s1250.id, ['id', 'value']))
+    expectWithinBudget(slices)
+    expect(sum(slices, 'images_done')).toBe(1250)
+    expect(sum(slices, 'attempts')).toBe(d.total)
+    expect(Number(res.headers.get('x-upstream-requests'))).toBe(d.total)
+    console.info(
+      `1250 images under faults (${JSON.stringify(after.faults)}): ${d.total} upstream requests, ` +
+        `${slices.length - 1} fetch slices, max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, ${wallMs} ms`,
+    )
+    await expectExact(body, s1250.id, ['id', 'value'], 25)
+  })
+
+  it('resumes exactly after an eviction between slices', async () => {
+    const { s250 } = seqs
+    await standIn.config({ latencyMs: 15 })
+    const stub = sweepStub(s250.id)
+    const params = { sequence_id: s250.id, fields: ['id', 'value', 'geometry'], pixels: false }
+    const before = await standIn.stats()
+
+    const prepared = await stub.prepare(params)
+    expect(prepared.ok && prepared.progress).toMatchObject({ state: 'running', total: 250, pending: 250 })
+    // Schedule far away, then run exactly that one alarm now: one slice.
+    await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now() + 3_600_000))
+    expect(await runDurableObjectAlarm(stub)).toBe(true)
+    const afterOne = await stub.progress()
+    expect(afterOne.slices.filter((s) => s.kind === 'fetch').length).toBeGreaterThanOrEqual(1)
+    expect(afterOne.slices.find((s) => s.kind === 'fetch')!.images_done).toBeGreaterThan(0)
+
+    await evictDurableObject(stub)
+    const afterEvict = await sweepStub(s250.id).progress()
+    expect(afterEvict.done).toBeGreaterThanOrEqual(afterOne.done)
+    expect(afterEvict.done + afterEvict.pending).toBe(250)
+
+    const res = await callWorker(`/v1/sequences/${s250.id}/detections`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Body
+    const d = delta(before, await standIn.stats())
+    expect(d.image_ids).toBe(1)
+    // Graceful eviction lets the running slice finish: not one image asked twice.
+    expect(d.detections).toBe(250)
+    const slices = await slicesOf(sweepStub(s250.id))
+    expectWithinBudget(slices)
+    expect(sum(slices, 'images_done')).toBe(250)
+    await standIn.reset()
+    await expectExact(body, s250.id, ['value', 'geometry'], 10)
+  })
+
+  it('resumes after the object is torn down mid-slice, redoing at most that slice', async () => {
+    const { s250 } = seqs
+    await standIn.config({ latencyMs: 40 })
+    const fields = 'geometry,id'
+    const before = await standIn.stats()
+    const first = callWorker(`/v1/sequences/${s250.id}/detections?fields=${fields}`).catch((e: unknown) => e)
+    await waitFor(async () => (await sweepStub(s250.id, ['geometry', 'id']).progress()).done >= 40, 20_000)
+    await abortAllDurableObjects()
+    await first // the torn-down call fails or answers; either way the work is in storage
+
+    const res = await callWorker(`/v1/sequences/${s250.id}/detections?fields=${fields}`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Body
+    const d = delta(before, await standIn.stats())
+    // Images stored before the teardown are never asked again; only the interrupted slice's can be.
+    expect(d.detections).toBeGreaterThanOrEqual(250)
+    expect(d.detections).toBeLessThanOrEqual(250 + BUDGET)
+    const slices = await slicesOf(sweepStub(s250.id, ['geometry', 'id']))
+    expectWithinBudget(slices)
+    expect(sum(slices, 'images_done')).toBe(250)
+    console.info(`teardown mid-slice: ${d.detections} detection requests for 250 images`)
+    await standIn.reset()
+    await expectExact(body, s250.id, ['geometry'], 10)
+  })
+
+  it('coalesces 10 concurrent identical requests into one fan-out', async () => {
+    const { s250 } = seqs
+    await standIn.config({ latencyMs: 5 })
+    const before = await standIn.stats()
+    const responses = await Promise.all(Array.from({ length: 10 }, () => callWorker(`/v1/sequences/${s250.id}/detections?fields=id`)))
+    const d = delta(before, await standIn.stats())
+    const texts = await Promise.all(responses.map((r) => r.text()))
+    for (const r of responses) {
+      expect(r.status).toBe(200)
+      expect(r.headers.get('x-upstream-requests')).toBe('251')
+    }
+    expect(new Set(texts).size).toBe(1)
+    expect(d.image_ids).toBe(1)
+    expect(d.detections).toBe(250)
+    expect(d.total).toBe(251)
+  })
+
+  it('answers a repeated request from KV: no upstream request', async () => {
+    const { s50 } = seqs
+    const path = `/v1/sequences/${s50.id}/detections?fields=value`
+    const first = await callWorker(path)
+    expect(first.status).toBe(200)
+    const firstBody = await first.text()
+    const key = await cacheKey('seq-detections', { sequence_id: s50.id, fields: 'value', pixels: false })
+    await waitFor(async () => (await env.CACHE.get(key)) !== null)
+
+    const before = await standIn.stats()
+    const again = await callWorker(path)
+    expect(again.status).toBe(200)
+    expect(again.headers.get('x-cache')).toBe('hit')
+    expect(again.headers.get('x-upstream-requests')).toBe('0')
+    expect(await again.text()).toBe(firstBody)
+    expect(delta(before, await standIn.stats()).total).toBe(0)
+  })
+
+  it('answers 404 problem+json for an unknown sequence', async () => {
+    const res = await callWorker('/v1/sequences/NoSuchSequence404/detections')
+    expect(res.status).toBe(404)
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+    expect(await res.json()).toMatchObject({ status: 404, code: 'not_found' })
+  })
+
+  it('answers a key for every image, [] where none, for a sequence without detections', async () => {
+    const { none } = seqs
+    const res = await callWorker(`/v1/sequences/${none.id}/detections`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Body
+    expect(body.image_ids).toHaveLength(none.length)
+    for (const id of body.image_ids) expect(body.detections[id]).toEqual([])
+  })
+
+  it('fails with 502 problem+json (never a partial 200) when images keep failing, and a later request completes', async () => {
+    const { s50 } = seqs
+    // The first 20 detection requests succeed, every later one is a 500.
+    await standIn.config({ routes: ['detections'], script: Array(20).fill('ok'), rate500: 1 })
+    const before = await standIn.stats()
+    const res = await callWorker(`/v1/sequences/${s50.id}/detections`)
+    const failedRun = delta(before, await standIn.stats())
+    expect(res.status).toBe(502)
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+    expect(await res.json()).toMatchObject({ status: 502, code: 'upstream_error' })
+    const stub = sweepStub(s50.id)
+    const failed = await stub.progress()
+    expect(failed.state).toBe('failed')
+    expect(failed.done).toBe(20)
+    expectWithinBudget(failed.slices as SliceRecord[])
+
+    await standIn.reset()
+    const before2 = await standIn.stats()
+    const ok = await callWorker(`/v1/sequences/${s50.id}/detections`)
+    expect(ok.status).toBe(200)
+    const d = delta(before2, await standIn.stats())
+    // Finished images are kept: only the other 30 are asked again, and no new plan.
+    expect(d.image_ids).toBe(0)
+    expect(d.detections).toBe(30)
+    expect(Number(ok.headers.get('x-upstream-requests'))).toBe(failedRun.total + d.total)
+    await expectExact((await ok.json()) as Body, s50.id, ['value', 'geometry'], 10)
+  })
+
+  it('fails with 503 problem+json and Retry-After when the upstream keeps rate limiting', async () => {
+    const { s3 } = seqs
+    await standIn.config({ routes: ['detections'], rate429: 1, retryAfterSeconds: 1 })
+    const res = await callWorker(`/v1/sequences/${s3.id}/detections?fields=id`)
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect(await res.json()).toMatchObject({ status: 503, code: 'upstream_rate_limited' })
+  })
+
+  it('adds pixel_geometry with pixels=true', async () => {
+    const { s3 } = seqs
+    const before = await standIn.stats()
+    const res = await callWorker(`/v1/sequences/${s3.id}/detections?pixels=true&fields=value`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Body
+    const d = delta(before, await standIn.stats())
+    expect(d.detections).toBe(3)
+    expect(d.entity).toBe(3)
+    const all = Object.values(body.detections).flat()
+    expect(all.length).toBeGreaterThan(0)
+    for (const det of all) {
+      expect(Object.keys(det).sort()).toEqual(expect.arrayContaining(['id', 'value', 'pixel_geometry']))
+      expect(det).not.toHaveProperty('geometry')
+      expect(det.pixel_geometry === null || ['Polygon', 'MultiPolygon'].includes((det.pixel_geometry as { type: string }).type)).toBe(true)
+    }
+    expect(all.some((det) => det.pixel_geometry !== null)).toBe(true)
+    expectWithinBudget(await slicesOf(sweepStub(s3.id, ['value'], true)))
+  })
+
+  it('uses a client token for the upstream calls but never stores it', async () => {
+    const { s50 } = seqs
+    const clientToken = 'MLY|777|clientclientclientclient'
+    const before = await standIn.stats()
+    const res = await callWorker(`/v1/sequences/${s50.id}/detections?fields=geometry`, { headers: { authorization: `OAuth ${clientToken}` } })
+    expect(res.status).toBe(200)
+    const after = await standIn.stats()
+    expect(after.tokensSeen.length).toBe(before.tokensSeen.length + 1)
+    const text = await storageText(sweepStub(s50.id, ['geometry']))
+    expect(text.length).toBeGreaterThan(1000)
+    expect(text).not.toContain('MLY|')
+  })
+
+  it('keeps validating parameters', async () => {
+    const res = await callWorker(`/v1/sequences/${seqs.s3.id}/detections?fields=bogus`)
+    expect(res.status).toBe(400)
+    expect((await callWorker(`/v1/sequences/${seqs.s3.id}/detections?pixels=maybe`)).status).toBe(400)
+  })
+})
