@@ -15,9 +15,8 @@ import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import { tokenFrom } from '../../../shared/upstream/token'
 import type { Env } from './env'
 import { DEFAULT_FIELDS, DETECTION_FIELDS, normalizeParams, sweepName } from './params'
-import type { SweepAnswer, SweepBody } from './sequence-sweep'
+import type { SequenceSweep, SweepAnswer, SweepBody } from './sequence-sweep'
 
-export { DEFAULT_FIELDS, DETECTION_FIELDS } from './params'
 export { SequenceSweep } from './sequence-sweep'
 
 /** Calls of the sweep object when the runtime reports a retryable failure (object reset, moved). */
@@ -52,7 +51,7 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', params), valid
 })
 
 /** One RPC to the sweep object, again with a fresh stub when the runtime says the call may be retried. */
-async function callSweep(env: Env, name: string, call: (stub: DurableObjectStub<import('./sequence-sweep').SequenceSweep>) => Promise<SweepAnswer>): Promise<SweepAnswer> {
+async function callSweep(env: Env, name: string, call: (stub: DurableObjectStub<SequenceSweep>) => Promise<SweepAnswer>): Promise<SweepAnswer> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call(env.SEQUENCE_SWEEP.getByName(name))
