@@ -69,7 +69,9 @@ function tileBbox([x, y, z]) {
 async function faqBox(bbox) {
   const ids = new Set()
   for (const half of halves(bbox)) {
-    for (const tile of tileCover.tiles(polygon(half), { min_zoom: 18, max_zoom: 18 })) {
+    // tile-cover can also hand back x past the world's edge near 180: wrap and dedupe, as mercantile would.
+    const tiles = new Map(tileCover.tiles(polygon(half), { min_zoom: 18, max_zoom: 18 }).map(([x, y, z]) => [`${x % 2 ** z}/${y}`, [x % 2 ** z, y, z]]))
+    for (const tile of tiles.values()) {
       const q = new URLSearchParams({ bbox: tileBbox(tile).join(','), fields: 'id,geometry', limit: '2000' })
       for (const f of (await up(`/map_features?${q}`)).data) if (inBox(f.geometry.coordinates, bbox)) ids.add(f.id)
     }

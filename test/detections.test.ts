@@ -50,6 +50,11 @@ describe('GET /v1/images/{id}/detections', () => {
     expect(none.body.detections).toEqual([])
     expectProblem(await t.sys.json('/v1/images/999999999999999/detections'), 404, 'not_found')
   })
+
+  it('404s a map feature id asked for as an image, and an image id asked for as a map feature', async () => {
+    expectProblem(await t.sys.json(`/v1/images/${t.world.sampleMapFeatures.seenInSeveralImages}/detections`), 404, 'not_found')
+    expectProblem(await t.sys.json(`/v1/map-features/${t.world.sampleImages.ordinary}/images`), 404, 'not_found')
+  })
 })
 
 describe('GET /v1/map-features/{id}/detections', () => {

@@ -65,6 +65,9 @@ export function classifyStatus(status: number, text: string, retryAfterSeconds?:
   }
   if (status >= 400) {
     if (code === 100 && /does not exist/i.test(message)) return { reason: 'not_found', retryable: false, ...base }
+    // We only ask for fields the intended kind of object has, so "nonexisting field" means the id
+    // names another kind (an image id where a map feature was expected): no such object for us.
+    if (code === 100 && /nonexisting field/i.test(message)) return { reason: 'not_found', retryable: false, ...base }
     if (status === 401 || status === 403 || (code !== undefined && AUTH_CODES.has(code))) {
       return { reason: 'unauthorized', retryable: false, ...base }
     }

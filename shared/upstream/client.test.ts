@@ -136,8 +136,14 @@ describe('GraphClient.get', () => {
     expect(calls).toHaveLength(1)
   })
 
+  it('maps "nonexisting field" (an id of another kind of object) to not_found without retrying', async () => {
+    const { client, calls } = setup([json(400, { error: { code: 100, message: '(#100) Tried accessing nonexisting field (width) on node type (MapFeature)' } })])
+    expect((await failure(client.get('/1'))).reason).toBe('not_found')
+    expect(calls).toHaveLength(1)
+  })
+
   it('maps other 4xx to bad_request without retrying', async () => {
-    const { client, calls } = setup([json(400, { error: { code: 100, message: 'Tried accessing nonexisting field (foo)' } })])
+    const { client, calls } = setup([json(400, { error: { code: 100, message: 'Invalid parameter' } })])
     expect((await failure(client.get('/1'))).reason).toBe('bad_request')
     expect(calls).toHaveLength(1)
   })
