@@ -3,7 +3,7 @@
  * One upstream client per incoming request: the server's settings plus the caller's own token,
  * when it sent one.
  */
-import { fail } from '../http/problem'
+import { problem, ProblemError, type Problem } from '../http/problem'
 import { GraphClient, tokenFrom, type GraphClientOptions } from './client'
 
 /** The Worker settings the upstream client reads (all task Workers bind these names). */
@@ -26,13 +26,24 @@ export function subrequestBudget(settings: UpstreamSettings): number {
  * const client = clientForRequest(c.env, c.req.header('authorization'))
  * const ids = await client.get('/image_ids', { sequence_id })
  */
+/** The problem when neither the server nor the caller has a token. */
+export function noTokenProblem(): Problem {
+  return problem('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
+}
+
+/** The caller's own token, else the server's; throws the `upstream_auth` problem when neither. */
+export function requireToken(authorization: string | null | undefined, serverToken: string | undefined): { token: string; source: 'server' | 'client' } {
+  const auth = tokenFrom(authorization, serverToken)
+  if (!auth) throw new ProblemError(noTokenProblem())
+  return auth
+}
+
 export function clientForRequest(
   settings: UpstreamSettings,
   authorization: string | null | undefined,
   overrides: Partial<GraphClientOptions> = {},
 ): GraphClient {
-  const auth = tokenFrom(authorization, settings.MAPILLARY_ACCESS_TOKEN)
-  if (!auth) fail('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
+  const auth = requireToken(authorization, settings.MAPILLARY_ACCESS_TOKEN)
   return new GraphClient({
     baseUrl: settings.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
     token: auth.token,

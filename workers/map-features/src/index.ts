@@ -10,7 +10,7 @@ import { fail, ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { bboxParam, fieldsParam, objectValuesParam, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
-import { tokenFrom } from '../../../shared/upstream/token'
+import { requireToken } from '../../../shared/upstream/request-client'
 import { bboxArea, type Bbox } from '../../../shared/tiling'
 import { sweepName, type SweepAnswer, type SweepParams } from './map-features-sweep'
 import type { Env } from './env'
@@ -49,8 +49,7 @@ app.get('/v1/map-features', validate('query', query), async (c) => {
     key,
     TTL.mapFeaturesBbox,
     async () => {
-      const auth = tokenFrom(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
-      if (!auth) fail('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
+      const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
       const stub = c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params))
       // The caller's own token goes to the object's memory only; the server's is read there from env.
       // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.

@@ -17,7 +17,7 @@ import { GraphClient } from '../../../shared/upstream/client'
 import { parseRetryAfter } from '../../../shared/upstream/backoff'
 import { classifyStatus } from '../../../shared/upstream/classify'
 import { UpstreamError } from '../../../shared/upstream/errors'
-import { DEFAULT_GRAPH_URL, subrequestBudget } from '../../../shared/upstream/request-client'
+import { DEFAULT_GRAPH_URL, noTokenProblem, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
 import { dedupeById, judgeCell, planCells } from '../../../shared/tiling'
 import { toFeatureCollection, type UpstreamMapFeature } from './feature-collection'
@@ -200,7 +200,7 @@ export class MapFeaturesSweep extends DurableObject<Env> {
     const token = this.#clientToken ?? env.MAPILLARY_ACCESS_TOKEN?.trim()
     const tokenSource = this.#clientToken ? 'client' : 'server'
     if (!token) {
-      this.store.fail(problem('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).'), {}, Date.now())
+      this.store.fail(noTokenProblem(), {}, Date.now())
       return 'failed'
     }
     const budget = subrequestBudget(env)

@@ -8,11 +8,11 @@
  */
 import { z } from 'zod'
 import { answer } from '../../../shared/http/answer'
-import { fail, ProblemError } from '../../../shared/http/problem'
+import { ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { booleanParam, fieldsParam, sequenceId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
-import { tokenFrom } from '../../../shared/upstream/token'
+import { requireToken } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { DEFAULT_FIELDS, DETECTION_FIELDS, normalizeParams, sweepName } from './params'
 import type { SequenceSweep, SweepAnswer, SweepBody } from './sequence-sweep'
@@ -38,8 +38,7 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', params), valid
     key,
     TTL.detections,
     async (): Promise<SweepBody> => {
-      const auth = tokenFrom(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
-      if (!auth) fail('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
+      const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
       const result = await callSweep(c.env, sweepName(sweep), (stub) => stub.run(sweep, auth.source === 'client' ? auth.token : undefined))
       if (!result.ok) throw new ProblemError(result.problem, result.headers)
       requests = result.requests

@@ -20,7 +20,7 @@ import { problem, type Problem } from '../../../shared/http/problem'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { GraphClient } from '../../../shared/upstream/client'
 import { UpstreamError } from '../../../shared/upstream/errors'
-import { DEFAULT_GRAPH_URL, subrequestBudget } from '../../../shared/upstream/request-client'
+import { DEFAULT_GRAPH_URL, noTokenProblem, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
 import { tokenFrom } from '../../../shared/upstream/token'
 import type { Env } from './env'
@@ -236,7 +236,7 @@ export class SequenceSweep extends DurableObject<Env> {
     | { ok: false; problem: Problem; headers: Record<string, string> } {
     // The server token, unless the caller of the running job sent its own (memory only).
     const auth = tokenFrom(this.#clientToken ? `OAuth ${this.#clientToken}` : undefined, this.env.MAPILLARY_ACCESS_TOKEN)
-    if (!auth) return { ok: false, problem: problem('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).'), headers: {} }
+    if (!auth) return { ok: false, problem: noTokenProblem(), headers: {} }
     const client = new GraphClient({
       baseUrl: this.env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
       token: auth.token,
