@@ -118,8 +118,13 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     const slices = await slicesOf(sweepStub(s1250.id, ['id', 'value']))
     expectWithinBudget(slices)
     expect(sum(slices, 'images_done')).toBe(1250)
-    expect(sum(slices, 'attempts')).toBe(d.total)
-    expect(Number(res.headers.get('x-upstream-requests'))).toBe(d.total)
+    // Every attempt we made reached the stand-in. After a dropped connection the runtime may replay
+    // a GET on a fresh connection by itself (seen once in ~10 CI runs: 1434 arrived for 1433 made),
+    // so the stand-in may count up to one more per drop, never fewer.
+    const attempts = sum(slices, 'attempts')
+    expect(d.total).toBeGreaterThanOrEqual(attempts)
+    expect(d.total - attempts).toBeLessThanOrEqual(after.faults.drop ?? 0)
+    expect(Number(res.headers.get('x-upstream-requests'))).toBe(attempts)
     console.info(
       `1250 images under faults (${JSON.stringify(after.faults)}): ${d.total} upstream requests, ` +
         `${slices.length - 1} fetch slices, max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, ${wallMs} ms`,
