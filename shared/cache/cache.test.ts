@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cached, cacheKey, clampTtl, TTL, type KVLike } from './kv-cache'
+import { cached, cachedText, cacheKey, clampTtl, TTL, type KVLike } from './kv-cache'
 
 /** In-memory KVLike that records puts; `failGet`/`failPut` simulate an unreachable KV. */
 function memoryKv(opts: { failGet?: boolean; failPut?: boolean } = {}) {
@@ -109,6 +109,18 @@ describe('cached', () => {
     const { kv, puts } = memoryKv()
     await expect(cached(kv, 'k', 300, async () => Promise.reject(new Error('upstream')))).rejects.toThrow('upstream')
     expect(puts).toHaveLength(0)
+  })
+
+  it('cachedText stores and answers the text as is', async () => {
+    const { kv, map } = memoryKv()
+    let produced = 0
+    const produce = async () => `{"n":${++produced}}`
+    expect(await cachedText(kv, 'k', 300, produce)).toEqual({ text: '{"n":1}', hit: false })
+    expect(map.get('k')).toBe('{"n":1}')
+    expect(await cachedText(kv, 'k', 300, produce)).toEqual({ text: '{"n":1}', hit: true })
+    expect(produced).toBe(1)
+    const broken = memoryKv({ failGet: true, failPut: true })
+    expect(await cachedText(broken.kv, 'k', 300, produce)).toEqual({ text: '{"n":2}', hit: false })
   })
 
   it('skips values over 25 MiB', async () => {

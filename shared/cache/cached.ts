@@ -24,30 +24,54 @@ export interface CachedOptions {
  *   () => client.get('/image_ids', { sequence_id }), { defer: (p) => ctx.waitUntil(p) })
  */
 export async function cached<T>(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<T>, opts: CachedOptions = {}): Promise<{ value: T; hit: boolean }> {
-  if (kv) {
+  const text = await read(kv, key)
+  if (text !== null) {
     try {
-      const text = await kv.get(key, 'text')
-      if (text !== null) return { value: JSON.parse(text) as T, hit: true }
+      return { value: JSON.parse(text) as T, hit: true }
     } catch {
-      // KV unreachable or a corrupt entry: answer from the source instead.
+      // A corrupt entry: answer from the source, and overwrite it.
     }
   }
   const value = await produce()
-  if (kv) {
-    const text = JSON.stringify(value)
-    if (text !== undefined && fitsInKv(text)) {
-      const write = (async () => {
-        try {
-          await kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds) })
-        } catch {
-          // Best effort: a lost write costs one more upstream round trip later, nothing more.
-        }
-      })()
-      if (opts.defer) opts.defer(write)
-      else await write
-    }
-  }
+  const json = JSON.stringify(value)
+  if (json !== undefined) await write(kv, key, json, ttlSeconds, opts)
   return { value, hit: false }
+}
+
+/**
+ * {@link cached} for a value that is already JSON text: stored and answered as is, never parsed
+ * (a multi-megabyte answer skips a parse and a stringify on each side of the cache).
+ */
+export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<string>, opts: CachedOptions = {}): Promise<{ text: string; hit: boolean }> {
+  const text = await read(kv, key)
+  if (text !== null) return { text, hit: true }
+  const fresh = await produce()
+  await write(kv, key, fresh, ttlSeconds, opts)
+  return { text: fresh, hit: false }
+}
+
+/** The stored text, or null when absent or KV is unbound or unreachable (no cache, never an error). */
+async function read(kv: KVLike | undefined, key: string): Promise<string | null> {
+  if (!kv) return null
+  try {
+    return await kv.get(key, 'text')
+  } catch {
+    return null
+  }
+}
+
+/** Stores `text` unless it is over KV's value limit; awaited, or handed to `opts.defer`. */
+async function write(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: CachedOptions): Promise<void> {
+  if (!kv || !fitsInKv(text)) return
+  const put = (async () => {
+    try {
+      await kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds) })
+    } catch {
+      // Best effort: a lost write costs one more upstream round trip later, nothing more.
+    }
+  })()
+  if (opts.defer) opts.defer(put)
+  else await put
 }
 
 /** Whole seconds, at least KV's minimum of 60. */

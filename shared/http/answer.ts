@@ -15,7 +15,12 @@ export interface AnswerOptions {
 }
 
 export function answer(body: unknown, opts: AnswerOptions): Response {
-  return new Response(JSON.stringify(body), {
+  return answerJson(JSON.stringify(body), opts)
+}
+
+/** {@link answer} for a body that is already JSON text (sent as is). */
+export function answerJson(json: string, opts: AnswerOptions): Response {
+  return new Response(json, {
     status: 200,
     headers: {
       'content-type': `${opts.contentType ?? 'application/json'}; charset=utf-8`,

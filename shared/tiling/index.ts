@@ -6,8 +6,11 @@ export { FLOOR_ZOOM, UPSTREAM_CAP, type Bbox, type Cell, type Tile } from './typ
 export { bboxArea, bboxError, bboxWidth, inBbox, intersectBbox, sameBbox, splitAtAntimeridian } from './bbox'
 export { MAX_LAT, latToTileY, lonToTileX, pointToTile, tileChildren, tileRange, tileToBbox } from './tile-math'
 export { fixedZ18Tiles, planCells, splitCell, type PlanOptions } from './plan-cells'
+export { splitDense, type DenseSplitOptions } from './dense-split'
 export {
+  DENSE_SHARE,
   dedupeById,
+  orderIds,
   judgeCell,
   sweepBbox,
   SweepBudgetError,

@@ -115,6 +115,13 @@ describe('sweepBbox against a fake capped upstream', () => {
     expect(result.requests).toBeLessThan(baseline / 10)
   })
 
+  it('splitting dense branches at once asks fewer cells, and finds the same features', async () => {
+    const dense = await sweepBbox(BOX, denseWorld(3).fetch)
+    const stepwise = await sweepBbox(BOX, denseWorld(3).fetch, { denseShare: Infinity })
+    expect(dense.features).toEqual(stepwise.features)
+    expect(dense.requests).toBeLessThan(stepwise.requests)
+  })
+
   it('a sparse box costs at most 4 requests', async () => {
     const up = new FakeUpstream(5)
     const r = prng(6)

@@ -4,6 +4,7 @@
  * (judgeCell, dedupeById) so a Durable Object can drive it slice by slice, plus a simple driver.
  */
 import { inBbox } from './bbox'
+import { splitDense } from './dense-split'
 import { planCells, splitCell } from './plan-cells'
 import { FLOOR_ZOOM, UPSTREAM_CAP, type Bbox, type Cell } from './types'
 
@@ -30,7 +31,15 @@ export interface JudgeOptions {
   cap?: number
   /** Deepest zoom to split to. Default {@link FLOOR_ZOOM}. */
   floorZoom?: number
+  /**
+   * Share of a capped answer that, lying in one child, gets that child split at once instead of
+   * asked (see {@link splitDense}). Default {@link DENSE_SHARE}; `Infinity` splits one level at a time.
+   */
+  denseShare?: number
 }
+
+/** A child holding half a capped answer's sample holds at least half the cell: split it at once. */
+export const DENSE_SHARE = 0.5
 
 /**
  * Judge one cell's upstream answer. `within` is the requested box (may cross the antimeridian);
@@ -49,15 +58,24 @@ export function judgeCell<F extends PointFeature>(
   const floorZoom = opts.floorZoom ?? FLOOR_ZOOM
   const inside = () => answer.filter((f) => inBbox(f.geometry?.coordinates ?? [], within))
   if (answer.length < cap) return { kind: 'complete', features: inside() }
-  const children = cell.tile[2] >= floorZoom ? [] : splitCell(cell, within, { floorZoom })
+  const threshold = (opts.denseShare ?? DENSE_SHARE) * cap
+  const points = answer.map((f) => f.geometry?.coordinates ?? [])
+  const children = cell.tile[2] >= floorZoom ? [] : Number.isFinite(threshold) ? splitDense(cell, points, within, { threshold, floorZoom }) : splitCell(cell, within, { floorZoom })
   if (children.length === 0) return { kind: 'saturated', cell, features: inside() }
   return { kind: 'split', children }
 }
 
-function compareIds(a: string, b: string): number {
-  // Graph ids are numeric strings: order them as numbers (shorter first), others by code unit.
-  if (/^\d+$/.test(a) && /^\d+$/.test(b) && a.length !== b.length) return a.length - b.length
-  return a < b ? -1 : a > b ? 1 : 0
+const NUMERIC = /^\d+$/
+
+/**
+ * Ids in answer order: Graph ids are numeric strings, ordered as numbers (shorter first); others
+ * by code unit. Each id is classified once, not per comparison (a district has ~10k ids).
+ * @example orderIds(['10', '9', '100']) // ['9', '10', '100']
+ */
+export function orderIds(ids: Iterable<string>): string[] {
+  const keyed = [...ids].map((id) => ({ id, len: NUMERIC.test(id) ? id.length : -1 }))
+  keyed.sort((a, b) => (a.len >= 0 && b.len >= 0 && a.len !== b.len ? a.len - b.len : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return keyed.map((k) => k.id)
 }
 
 /**
@@ -67,7 +85,7 @@ function compareIds(a: string, b: string): number {
 export function dedupeById<F extends { id: string }>(features: Iterable<F>): F[] {
   const byId = new Map<string, F>()
   for (const f of features) if (!byId.has(f.id)) byId.set(f.id, f)
-  return [...byId.values()].sort((a, b) => compareIds(a.id, b.id))
+  return orderIds(byId.keys()).map((id) => byId.get(id)!)
 }
 
 /** Thrown when a sweep would need more upstream requests than allowed; nothing partial is returned. */
@@ -127,7 +145,7 @@ export async function sweepBbox<F extends PointFeature>(
   })
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 6))
   const maxRequests = opts.maxRequests ?? Infinity
-  const judge: JudgeOptions = { cap: opts.cap, floorZoom: opts.floorZoom }
+  const judge: JudgeOptions = { cap: opts.cap, floorZoom: opts.floorZoom, denseShare: opts.denseShare }
   const found: F[] = []
   const saturated: Cell[] = []
   const abort = new AbortController()

@@ -5,11 +5,11 @@
  * within one invocation's subrequest budget; the finished answer is cached in KV.
  */
 import { z } from 'zod'
-import { answer } from '../../../shared/http/answer'
+import { answerJson } from '../../../shared/http/answer'
 import { fail, ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { bboxParam, fieldsParam, objectValuesParam, validate } from '../../../shared/http/validation'
-import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
+import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
 import { requireToken } from '../../../shared/upstream/request-client'
 import { bboxArea, type Bbox } from '../../../shared/tiling'
 import { sweepName, type SweepAnswer, type SweepParams } from './map-features-sweep'
@@ -44,7 +44,7 @@ app.get('/v1/map-features', validate('query', query), async (c) => {
   const params: SweepParams = { bbox: bbox as Bbox, fields: sortedFields, ...(objectValues ? { objectValues } : {}) }
   const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues?.join(','), fields: sortedFields.join(',') })
   let requests = 0
-  const { value, hit } = await cached(
+  const { text, hit } = await cachedText(
     c.env.CACHE,
     key,
     TTL.mapFeaturesBbox,
@@ -56,11 +56,11 @@ app.get('/v1/map-features', validate('query', query), async (c) => {
       const result = (await stub.run(params, auth.source === 'client' ? auth.token : undefined)) as unknown as SweepAnswer
       requests = result.requests
       if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})
-      return result.featureCollection
+      return result.body
     },
     { defer: (p) => c.executionCtx.waitUntil(p) },
   )
-  return answer(value, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json' })
+  return answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json' })
 })
 
 export default app

@@ -10,7 +10,6 @@
  * only in SQLite, so an evicted object resumes where it stopped, without loss or duplicates.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { FeatureCollection, Point } from 'geojson'
 import { problem, type Problem } from '../../../shared/http/problem'
 import { TTL } from '../../../shared/cache/kv-cache'
 import { GraphClient } from '../../../shared/upstream/client'
@@ -19,15 +18,16 @@ import { classifyStatus } from '../../../shared/upstream/classify'
 import { UpstreamError } from '../../../shared/upstream/errors'
 import { DEFAULT_GRAPH_URL, noTokenProblem, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
-import { dedupeById, judgeCell, planCells } from '../../../shared/tiling'
-import { toFeatureCollection, type UpstreamMapFeature } from './feature-collection'
+import { judgeCell, orderIds, planCells } from '../../../shared/tiling'
+import { featureCollectionJson, featureJson, type UpstreamMapFeature } from './feature-collection'
 import { SweepStore, type JobRow, type Progress, type SliceRow, type StoredCell, type SweepParams } from './sweep-store'
 import type { Env } from './env'
 
 export type { SweepParams } from './sweep-store'
 
 export type SweepAnswer =
-  | { ok: true; featureCollection: FeatureCollection<Point>; requests: number }
+  /** `body`: the FeatureCollection as JSON text (an answer of megabytes is not cloned through RPC, parsed and written again). */
+  | { ok: true; body: string; features: number; requests: number }
   | { ok: false; problem: Problem; headers?: Record<string, string>; requests: number }
 
 /** Connections one invocation may hold (Workers: 6 fetches awaiting headers). */
@@ -161,8 +161,8 @@ export class MapFeaturesSweep extends DurableObject<Env> {
   #answer(job: JobRow): SweepAnswer {
     const requests = this.store.requests()
     if (job.problem) return { ok: false, problem: job.problem, ...(job.headers ? { headers: job.headers } : {}), requests }
-    const features = dedupeById(this.store.features())
-    return { ok: true, featureCollection: toFeatureCollection(features, job.params.fields), requests }
+    const byId = this.store.featureTexts()
+    return { ok: true, body: featureCollectionJson(orderIds(byId.keys()).map((id) => byId.get(id)!)), features: byId.size, requests }
   }
 
   /** Wakes every waiting `run` with the job's final answer. */
@@ -224,6 +224,7 @@ export class MapFeaturesSweep extends DurableObject<Env> {
       },
     })
     const upstreamFields = ['id', 'object_value', 'geometry', ...fields].join(',')
+    const render = (f: UpstreamMapFeature) => featureJson(f, fields)
     const sliceId = this.store.beginSlice(budget, Date.now())
     const queue: StoredCell[] = this.store.pendingCells()
     let active = 0
@@ -253,7 +254,7 @@ export class MapFeaturesSweep extends DurableObject<Env> {
           fetchCell(cell)
             .then((answer) => {
               const outcome = judgeCell(cell, answer, bbox)
-              const added = this.store.recordOutcome(sliceId, cell, answer.length, outcome, client.stats.attempts)
+              const added = this.store.recordOutcome(sliceId, cell, answer.length, outcome, client.stats.attempts, render)
               queue.push(...added)
               progressed++
             })

@@ -1,7 +1,7 @@
 /**
  * @module
  * The SQLite tables of one {@link MapFeaturesSweep} Durable Object: its job, its cells (the plan
- * and the split children), the features found (deduplicated by id) and one row per slice.
+ * and the split children), the features found (cell by cell) and one row per slice.
  *
  * Everything a sweep knows lives here, so an evicted or restarted object resumes exactly where it
  * stopped. Each cell outcome and its state change are written in one `transactionSync`.
@@ -12,7 +12,9 @@
  *   `incomplete_result`) as JSON. Never a token.
  * - `cells(id, z, x, y, w, s, e, n, state, parent, answered, slice)`: state is `pending` | `done`
  *   | `split` | `saturated` | `failed`; unique on tile + bbox, so a replayed split adds nothing.
- * - `features(id PRIMARY KEY, json)`: one upstream feature per id, the first seen kept.
+ * - `cell_features(cell PRIMARY KEY, n, ids, features)`: each complete cell's features inside the
+ *   box, one row per cell (one write per cell, not per feature): `ids` a JSON array, `features`
+ *   their GeoJSON texts, newline-separated. Ids repeat across cells; the answer keeps the first.
  * - `slices(id, started_at, finished_at, budget, attempts, cells)`: upstream fetch attempts each
  *   invocation made (retries included), updated with every cell outcome.
  */
@@ -86,9 +88,11 @@ CREATE TABLE IF NOT EXISTS cells (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS cells_tile_bbox ON cells (z, x, y, w, s, e, n);
 CREATE INDEX IF NOT EXISTS cells_state ON cells (state);
-CREATE TABLE IF NOT EXISTS features (
-  id TEXT PRIMARY KEY,
-  json TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS cell_features (
+  cell INTEGER PRIMARY KEY,
+  n INTEGER NOT NULL,
+  ids TEXT NOT NULL,
+  features TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS slices (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -141,7 +145,7 @@ export class SweepStore {
   }
 
   #clear(): void {
-    this.#sql.exec('DELETE FROM job; DELETE FROM cells; DELETE FROM features; DELETE FROM slices;')
+    this.#sql.exec('DELETE FROM job; DELETE FROM cells; DELETE FROM cell_features; DELETE FROM slices;')
   }
 
   /** A failed job is retried: its failed cells go back to pending; work already done is kept. */
@@ -165,12 +169,12 @@ export class SweepStore {
   }
 
   /**
-   * Writes one cell's outcome in one transaction: its features (first seen per id kept), its
+   * Writes one cell's outcome in one transaction: its features (as `render` writes them), its
    * children as pending cells, its new state, and the slice's attempt count so far. Answers the
    * children actually added (a replayed split adds none). A cell no longer pending (already
    * recorded) is left alone.
    */
-  recordOutcome(sliceId: number, cell: StoredCell, answered: number, outcome: CellOutcome<UpstreamMapFeature>, attempts: number): StoredCell[] {
+  recordOutcome(sliceId: number, cell: StoredCell, answered: number, outcome: CellOutcome<UpstreamMapFeature>, attempts: number, render: (f: UpstreamMapFeature) => string): StoredCell[] {
     return this.#storage.transactionSync(() => {
       const added: StoredCell[] = []
       const current = this.#sql.exec<Row>('SELECT state FROM cells WHERE id = ?', cell.id).toArray()[0]
@@ -181,10 +185,10 @@ export class SweepStore {
           const id = this.#insertCell(child, cell.id)
           if (id !== undefined) added.push({ ...child, id })
         }
-      } else {
-        for (const f of outcome.features) {
-          this.#sql.exec('INSERT INTO features (id, json) VALUES (?, ?) ON CONFLICT (id) DO NOTHING', String(f.id), JSON.stringify(f))
-        }
+      } else if (outcome.features.length > 0) {
+        const ids = JSON.stringify(outcome.features.map((f) => String(f.id)))
+        const texts = outcome.features.map(render).join('\n')
+        this.#sql.exec('INSERT INTO cell_features (cell, n, ids, features) VALUES (?, ?, ?, ?) ON CONFLICT (cell) DO NOTHING', cell.id, outcome.features.length, ids, texts)
       }
       const state: CellState = outcome.kind === 'complete' ? 'done' : outcome.kind
       this.#sql.exec('UPDATE cells SET state = ?, answered = ?, slice = ? WHERE id = ?', state, answered, sliceId, cell.id)
@@ -236,8 +240,17 @@ export class SweepStore {
     )
   }
 
-  features(): UpstreamMapFeature[] {
-    return this.#sql.exec<Row>('SELECT json FROM features').toArray().map((r) => JSON.parse(String(r.json)) as UpstreamMapFeature)
+  /** Each stored feature's text by id; an id found in several cells keeps its first cell's. */
+  featureTexts(): Map<string, string> {
+    const byId = new Map<string, string>()
+    for (const r of this.#sql.exec<Row>('SELECT ids, features FROM cell_features ORDER BY cell')) {
+      const ids = JSON.parse(String(r.ids)) as string[]
+      const texts = String(r.features).split('\n')
+      ids.forEach((id, i) => {
+        if (!byId.has(id)) byId.set(id, texts[i]!)
+      })
+    }
+    return byId
   }
 
   slices(): SliceRow[] {
@@ -268,7 +281,7 @@ export class SweepStore {
       split: counts.split ?? 0,
       saturated: counts.saturated ?? 0,
       failed: counts.failed ?? 0,
-      features: Number(this.#sql.exec<Row>('SELECT count(*) AS n FROM features').one().n),
+      features: Number(this.#sql.exec<Row>('SELECT coalesce(sum(n), 0) AS n FROM cell_features').one().n),
       slices: Number(this.#sql.exec<Row>('SELECT count(*) AS n FROM slices').one().n),
       requests: this.requests(),
     }

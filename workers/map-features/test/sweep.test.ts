@@ -142,7 +142,7 @@ describe('map features fan-out (Durable Object)', () => {
     const answer = (await stub.run(params)) as unknown as SweepAnswer
     expect(answer.ok).toBe(true)
     if (!answer.ok) return
-    expect(checkedIds(answer.featureCollection as Fc, dense.bbox)).toEqual(await truth(dense.bbox))
+    expect(checkedIds(JSON.parse(answer.body) as Fc, dense.bbox)).toEqual(await truth(dense.bbox))
     const made = (await upstreamRequests()) - before
     const slices = await slicesOf(stub)
     for (const s of slices) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
