@@ -47,6 +47,9 @@ export default defineConfig({
                 MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
                 // Below the deployed 45 so that even short sequences need several slices.
                 SUBREQUEST_BUDGET: '20',
+                // The 1250-image sequence is split across 4 child objects; 250 images and fewer stay
+                // in one, so the eviction and failure tests watch one object's slices.
+                MIN_ITEMS_PER_SHARD: '300',
               },
             },
           })),

@@ -8,6 +8,10 @@ export interface Env {
   MAPILLARY_ACCESS_TOKEN?: string
   /** Upstream fetch attempts one invocation may make (each slice of a sweep is one invocation). */
   SUBREQUEST_BUDGET?: string
+  /** Most child objects one sweep is split across (upstream connections: 6 × this). Default 4. */
+  MAX_SHARDS?: string
+  /** Fewest images worth a child object of their own. Default 25. */
+  MIN_ITEMS_PER_SHARD?: string
   /** The fan-out coordinators, one per question (sequence id, fields, pixels). */
   SEQUENCE_SWEEP: DurableObjectNamespace<SequenceSweep>
 }

@@ -10,21 +10,26 @@
  * for the same work. Storage is the truth: after an eviction the next alarm (or request) resumes
  * from the pending rows.
  *
- * Budget per slice: an image is started only when its worst case (every request using all the
- * client's attempts) still fits, so the budget is never cut in the middle of an image's retries
- * and a persistent upstream failure is told apart from a spent budget. A `budget_exhausted` error
- * anyway just leaves the image pending for the next slice.
+ * Budget per slice: images start while their first requests fit, so every slice is used to the
+ * full; an image whose retries the budget cuts short just stays pending for the next slice (a
+ * persistent upstream failure still fails an image within one slice's retries, 3 slices in a row).
+ *
+ * Shards: one invocation holds only 6 connections, so a long sequence is split into contiguous
+ * parts (`MAX_SHARDS`, `MIN_ITEMS_PER_SHARD`), each swept by a child object of its own
+ * ({@link shardName}) in its own budgeted slices, in parallel. The object of the question then
+ * only plans, calls its parts (`runPart`) and joins their answers in sequence order.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { problem, type Problem } from '../../../shared/http/problem'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { GraphClient } from '../../../shared/upstream/client'
 import { UpstreamError } from '../../../shared/upstream/errors'
+import { partition, shardCount, shardSettings } from '../../../shared/fanout/shards'
 import { DEFAULT_GRAPH_URL, noTokenProblem, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
 import { tokenFrom } from '../../../shared/upstream/token'
 import type { Env } from './env'
-import { normalizeParams, pick, sweepName, upstreamFields, type SweepParams } from './params'
+import { normalizeParams, pick, shardName, sweepName, upstreamFields, type SweepParams } from './params'
 import { SweepStore, type JobMeta, type PendingImage, type SliceCounts, type SliceRow } from './sweep-store'
 
 export interface SweepBody {
@@ -40,6 +45,8 @@ export type SweepAnswer =
 export interface SweepProgress {
   state: JobMeta['state'] | 'empty'
   total: number
+  /** Child objects sweeping the parts (1: this object sweeps it); counts and slices are theirs summed. */
+  shards: number
   pending: number
   done: number
   failed: number
@@ -64,7 +71,8 @@ const POLL_MS = 1000
 const MAX_RETRY_AFTER_IN_SLICE = 5
 const MAX_ALARM_DELAY_MS = 60_000
 
-const IMAGE_PATH = /\/([^/]+)(?:\/detections)?$/
+/** Calls of a part object when the runtime reports a retryable failure (object reset, moved). */
+const PART_CALL_ATTEMPTS = 3
 
 export class SequenceSweep extends DurableObject<Env> {
   readonly #store: SweepStore
@@ -86,22 +94,32 @@ export class SequenceSweep extends DurableObject<Env> {
    * the upstream calls of a job this call starts; it lives in memory only.
    */
   async run(input: SweepParams, clientToken?: string): Promise<SweepAnswer> {
-    let params: SweepParams
-    try {
-      params = normalizeParams(input)
-    } catch {
-      return { ok: false, problem: problem('invalid_parameter', 'The sweep parameters are not valid.') }
-    }
-    const name = sweepName(params)
+    const params = validParams(input)
+    if (!params) return invalidParams()
+    return this.#join(params, sweepName(params), clientToken)
+  }
+
+  /**
+   * One part of a sharded sweep: `part.ids` (a contiguous run of the sequence's images) swept by
+   * this object like a whole sequence, in budgeted slices. Called by the question's object.
+   */
+  async runPart(input: SweepParams, part: { name: string; ids: string[] }, clientToken?: string): Promise<SweepAnswer> {
+    const params = validParams(input)
+    const ok = params && typeof part?.name === 'string' && part.name.startsWith(`${sweepName(params)}#`) && Array.isArray(part.ids) && part.ids.length > 0 && part.ids.every((id) => typeof id === 'string')
+    if (!ok) return invalidParams()
+    return this.#join(params, part.name, clientToken, part.ids)
+  }
+
+  async #join(params: SweepParams, name: string, clientToken: string | undefined, ids?: string[]): Promise<SweepAnswer> {
     const meta = this.#store.meta()
     if (meta && meta.name !== name) {
       // One object, one question: anything else in here is not ours to keep.
       if (this.#work || this.#sliceRunning) return { ok: false, problem: problem('internal_error', 'This sweep object is busy with another question.') }
       await this.#store.clear()
-    } else if (meta?.state === 'done') {
+    } else if (meta?.state === 'done' && meta.shards <= 1) {
       return this.#answer()
     }
-    this.#work ??= this.#drive(params, name, clientToken).finally(() => {
+    this.#work ??= this.#drive(params, name, clientToken, ids).finally(() => {
       this.#work = null
     })
     return this.#work
@@ -112,12 +130,8 @@ export class SequenceSweep extends DurableObject<Env> {
    * first alarm, or a `run()`, does. Answers the progress, or the problem that stopped planning.
    */
   async prepare(input: SweepParams, clientToken?: string): Promise<{ ok: true; progress: SweepProgress } | { ok: false; problem: Problem; headers?: Record<string, string> }> {
-    let params: SweepParams
-    try {
-      params = normalizeParams(input)
-    } catch {
-      return { ok: false, problem: problem('invalid_parameter', 'The sweep parameters are not valid.') }
-    }
+    const params = validParams(input)
+    if (!params) return invalidParams()
     const meta = this.#store.meta()
     if (meta && meta.name !== sweepName(params)) return { ok: false, problem: problem('internal_error', 'This sweep object holds another question.') }
     if (!meta) {
@@ -125,14 +139,17 @@ export class SequenceSweep extends DurableObject<Env> {
       const failed = await this.#planOnce(params, sweepName(params))
       if (failed) return failed.ok ? { ok: false, problem: problem('internal_error', 'Unexpected plan answer.') } : failed
     }
-    return { ok: true, progress: this.progress() }
+    return { ok: true, progress: await this.progress() }
   }
 
-  /** State and accounting, for tests and operators. */
-  progress(): SweepProgress {
+  /** State and accounting, for tests and operators; a sharded sweep's are its parts' summed. */
+  async progress(): Promise<SweepProgress> {
     const meta = this.#store.meta()
-    const counts = this.#store.countByState()
-    return { state: meta?.state ?? 'empty', total: meta?.total ?? 0, ...counts, slices: this.#store.slices() }
+    const own: SweepProgress = { state: meta?.state ?? 'empty', total: meta?.total ?? 0, shards: meta?.shards ?? 1, ...this.#store.countByState(), slices: this.#store.slices() }
+    if (!meta || meta.shards <= 1) return own
+    const parts = await Promise.all(Array.from({ length: meta.shards }, (_, k) => this.env.SEQUENCE_SWEEP.getByName(shardName(meta.name, k, meta.shards)).progress()))
+    const sum = (key: 'pending' | 'done' | 'failed') => parts.reduce((a, p) => a + p[key], 0)
+    return { ...own, pending: meta.total - sum('done') - sum('failed'), done: sum('done'), failed: sum('failed'), slices: [...own.slices, ...parts.flatMap((p) => p.slices)] }
   }
 
   /** One slice per alarm; never throws (a throwing alarm would be retried blindly). */
@@ -144,13 +161,17 @@ export class SequenceSweep extends DurableObject<Env> {
     }
   }
 
-  async #drive(params: SweepParams, name: string, clientToken: string | undefined): Promise<SweepAnswer> {
-    const meta = this.#store.meta()
+  async #drive(params: SweepParams, name: string, clientToken: string | undefined, ids?: string[]): Promise<SweepAnswer> {
+    let meta = this.#store.meta()
     if (!meta) {
       this.#clientToken = clientToken
-      const failed = await this.#planOnce(params, name)
+      const failed = await this.#planOnce(params, name, ids)
       if (failed) return failed
-    } else if (meta.state === 'failed') {
+      meta = this.#store.meta()
+      if (!meta) return { ok: false, problem: problem('internal_error', 'The sweep lost its plan.') }
+    }
+    if (meta.shards > 1) return this.#gather(params, meta, clientToken)
+    if (meta.state === 'failed') {
       this.#clientToken = clientToken
       this.#store.retry()
     } else if (meta.state === 'done') {
@@ -164,16 +185,60 @@ export class SequenceSweep extends DurableObject<Env> {
     return this.#answer()
   }
 
+  /** A sharded sweep: every part run (or joined, or answered from its storage) at once, then joined in order. */
+  async #gather(params: SweepParams, meta: JobMeta, clientToken: string | undefined): Promise<SweepAnswer> {
+    const { ids } = this.#store.results()
+    const parts = partition(ids, meta.shards)
+    const answers = await Promise.all(parts.map((part, k) => this.#callPart(params, { name: shardName(meta.name, k, parts.length), ids: part }, clientToken)))
+    const failed = answers.find((a) => !a.ok)
+    if (failed) {
+      await this.#fail(failed.problem, failed.headers ?? {})
+      return failed
+    }
+    const detections: SweepBody['detections'] = {}
+    let requests = this.#store.totalAttempts()
+    for (const a of answers) {
+      if (!a.ok) continue
+      Object.assign(detections, a.body.detections)
+      requests += a.requests
+    }
+    await this.#finish()
+    return { ok: true, body: { sequence_id: meta.sequence_id, image_ids: ids, detections }, requests }
+  }
+
+  /** One part's answer; a call the runtime says may be retried is, with a fresh stub. */
+  async #callPart(params: SweepParams, part: { name: string; ids: string[] }, clientToken: string | undefined): Promise<SweepAnswer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.
+        return (await this.env.SEQUENCE_SWEEP.getByName(part.name).runPart(params, part, clientToken)) as unknown as SweepAnswer
+      } catch (e) {
+        const retryable = typeof e === 'object' && e !== null && (e as { retryable?: unknown }).retryable === true
+        if (!retryable || attempt >= PART_CALL_ATTEMPTS) {
+          console.error('sequence sweep: a part failed', e instanceof Error ? e.name : typeof e)
+          return { ok: false, problem: problem('internal_error', 'A part of the sweep failed on our side; ask again to resume.') }
+        }
+      }
+    }
+  }
+
   /** One planning call at a time: concurrent callers share it. */
-  #planOnce(params: SweepParams, name: string): Promise<SweepAnswer | null> {
-    this.#planning ??= this.#plan(params, name).finally(() => {
+  #planOnce(params: SweepParams, name: string, ids?: string[]): Promise<SweepAnswer | null> {
+    this.#planning ??= this.#plan(params, name, ids).finally(() => {
       this.#planning = null
     })
     return this.#planning
   }
 
-  /** Fetches and stores the plan; answers a problem when there is nothing to sweep. */
-  async #plan(params: SweepParams, name: string): Promise<SweepAnswer | null> {
+  /**
+   * Stores the plan: a part's given ids, or the sequence's from one `/image_ids` call, split
+   * across shards when long enough. Answers a problem when there is nothing to sweep.
+   */
+  async #plan(params: SweepParams, name: string, given?: string[]): Promise<SweepAnswer | null> {
+    if (given) {
+      this.#store.plan(name, params, given, null, Date.now())
+      return null
+    }
     const client = this.#client(subrequestBudget(this.env))
     if (!client.ok) return client
     const started = Date.now()
@@ -189,7 +254,7 @@ export class SequenceSweep extends DurableObject<Env> {
       throw e
     }
     if (ids.length === 0) return notFound(params.sequence_id)
-    this.#store.plan(name, params, ids, client.client.stats, started)
+    this.#store.plan(name, params, ids, client.client.stats, started, shardCount(ids.length, shardSettings(this.env)))
     return null
   }
 
@@ -252,6 +317,7 @@ export class SequenceSweep extends DurableObject<Env> {
     if (this.#sliceRunning) return
     const meta = this.#store.meta()
     if (!meta) return
+    if (meta.state === 'running' && meta.shards > 1) return // its parts run the slices
     if (meta.state !== 'running') {
       // A retention alarm: forget the job once it has been kept long enough.
       const end = (meta.finished_at ?? 0) + RETAIN_MS
@@ -275,20 +341,11 @@ export class SequenceSweep extends DurableObject<Env> {
       return this.#fail(problem('subrequest_budget_exceeded', `SUBREQUEST_BUDGET (${budget}) is below the ${getsPerImage} requests one image needs.`), {})
     }
     const attemptsPerGet = Math.max(1, Math.min(ATTEMPTS_PER_GET, Math.floor(budget / getsPerImage)))
-    const reserve = getsPerImage * attemptsPerGet
 
     const batch = this.#store.pending(Math.max(1, Math.floor(budget / getsPerImage)))
     if (batch.length === 0) return this.#finish()
 
-    // Attempts per image, read off each request's URL, so the gate below knows each one's worst case.
-    const attemptsOf = new Map<string, number>()
-    const countingFetch: typeof fetch = (input, init) => {
-      const path = new URL(input instanceof Request ? input.url : String(input)).pathname
-      const id = IMAGE_PATH.exec(path)?.[1]
-      if (id) attemptsOf.set(id, (attemptsOf.get(id) ?? 0) + 1)
-      return globalThis.fetch(input, init)
-    }
-    const made = this.#client(budget, { maxAttempts: attemptsPerGet, fetch: countingFetch, maxRetryAfterSeconds: MAX_RETRY_AFTER_IN_SLICE })
+    const made = this.#client(budget, { maxAttempts: attemptsPerGet, maxRetryAfterSeconds: MAX_RETRY_AFTER_IN_SLICE })
     if (!made.ok) return this.#fail(made.problem, made.headers)
     const client = made.client
     const slice = this.#store.beginSlice()
@@ -296,19 +353,12 @@ export class SequenceSweep extends DurableObject<Env> {
     const fieldsUp = upstreamFields(params)
 
     const queue = [...batch]
-    const active = new Set<string>()
     let done = 0
     let failure: UpstreamError | undefined
     let unexpected: unknown
     let retryAfter = 0
     let wake: (() => void) | undefined
     const counts = (): SliceCounts => ({ requests: client.stats.requests, attempts: client.stats.attempts, inFlightPeak: client.stats.inFlightPeak })
-    // Worst case still to come: every active image using all its attempts.
-    const fits = () => {
-      let outstanding = 0
-      for (const id of active) outstanding += Math.max(0, reserve - (attemptsOf.get(id) ?? 0))
-      return client.stats.attempts + outstanding + reserve <= budget
-    }
 
     const handle = async (img: PendingImage): Promise<void> => {
       try {
@@ -328,15 +378,16 @@ export class SequenceSweep extends DurableObject<Env> {
       }
     }
 
-    // Start images while the worst case fits the budget, at most MAX_IN_FLIGHT requests at once.
+    // Start images while their first requests fit the budget, at most MAX_IN_FLIGHT requests at once.
     const running = new Set<Promise<void>>()
     const maxImages = Math.max(1, Math.floor(MAX_IN_FLIGHT / getsPerImage))
     for (;;) {
-      while (!failure && unexpected === undefined && queue.length > 0 && running.size < maxImages && fits()) {
+      // Images started in this pass have not counted their first attempts yet.
+      let starting = 0
+      while (!failure && unexpected === undefined && queue.length > 0 && running.size < maxImages && client.stats.attempts + (starting + 1) * getsPerImage <= budget) {
         const img = queue.shift()!
-        active.add(img.id)
+        starting++
         const p: Promise<void> = handle(img).finally(() => {
-          active.delete(img.id)
           running.delete(p)
           wake?.()
         })
@@ -410,6 +461,19 @@ export class SequenceSweep extends DurableObject<Env> {
       // Nothing more to do: the alarm must not throw.
     }
   }
+}
+
+/** Normalised parameters, or null when the Worker sent something the public validation refuses. */
+function validParams(input: SweepParams): SweepParams | null {
+  try {
+    return normalizeParams(input)
+  } catch {
+    return null
+  }
+}
+
+function invalidParams(): { ok: false; problem: Problem } {
+  return { ok: false, problem: problem('invalid_parameter', 'The sweep parameters are not valid.') }
 }
 
 function notFound(sequenceId: string): SweepAnswer {

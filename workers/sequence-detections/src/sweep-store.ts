@@ -20,6 +20,8 @@ export interface JobMeta {
   pixels: boolean
   state: JobState
   total: number
+  /** Child objects the sweep is split across (each sweeps a contiguous part); 1 = this object sweeps it. */
+  shards: number
   /** Slices in a row that finished no image. */
   stalls: number
   /** Slices in a row that ended in an unexpected (non-upstream) error. */
@@ -65,6 +67,7 @@ const SCHEMA = [
     pixels INTEGER NOT NULL,
     state TEXT NOT NULL,
     total INTEGER NOT NULL,
+    shards INTEGER NOT NULL DEFAULT 1,
     stalls INTEGER NOT NULL DEFAULT 0,
     errors INTEGER NOT NULL DEFAULT 0,
     planned_at INTEGER NOT NULL,
@@ -119,6 +122,7 @@ export class SweepStore {
       pixels: row.pixels === 1,
       state: row.state as JobState,
       total: Number(row.total),
+      shards: Number(row.shards),
       stalls: Number(row.stalls),
       errors: Number(row.errors),
       planned_at: Number(row.planned_at),
@@ -129,23 +133,25 @@ export class SweepStore {
 
   /**
    * Stores the plan in one transaction: the job, every image as `pending` in upstream order, and
-   * the planning call's accounting (slice kind `plan`).
+   * the planning call's accounting (slice kind `plan`; none for a part handed its ids).
    */
-  plan(name: string, params: SweepParams, imageIds: readonly string[], counts: SliceCounts, startedAt: number): void {
+  plan(name: string, params: SweepParams, imageIds: readonly string[], counts: SliceCounts | null, startedAt: number, shards = 1): void {
     this.#storage.transactionSync(() => {
       this.#sql.exec('DELETE FROM images')
       this.#sql.exec('DELETE FROM meta')
       this.#sql.exec(
-        `INSERT INTO meta (id, name, sequence_id, fields, pixels, state, total, planned_at) VALUES (1, ?, ?, ?, ?, 'running', ?, ?)`,
+        `INSERT INTO meta (id, name, sequence_id, fields, pixels, state, total, shards, planned_at) VALUES (1, ?, ?, ?, ?, 'running', ?, ?, ?)`,
         name,
         params.sequence_id,
         params.fields.join(','),
         params.pixels ? 1 : 0,
         imageIds.length,
+        shards,
         Date.now(),
       )
       // One row per statement: SQL statements take at most 100 bound parameters.
       imageIds.forEach((id, position) => this.#sql.exec(`INSERT INTO images (position, id, state) VALUES (?, ?, 'pending')`, position, id))
+      if (!counts) return
       this.#sql.exec(
         `INSERT INTO slices (kind, started_at, finished_at, requests, attempts, in_flight_peak) VALUES ('plan', ?, ?, ?, ?, ?)`,
         startedAt,
