@@ -19,7 +19,7 @@ export interface ShardVars {
 }
 
 /** 4 × 6 = 24 upstream connections at most: well under Mapillary's per-app rate limits. */
-export const DEFAULT_SHARDS: ShardSettings = { maxShards: 4, minPerShard: 25 }
+export const DEFAULT_SHARDS: ShardSettings = { maxShards: 4, minPerShard: 12 }
 
 export function shardSettings(vars: ShardVars): ShardSettings {
   const num = (s: string | undefined, fallback: number) => {
@@ -31,8 +31,8 @@ export function shardSettings(vars: ShardVars): ShardSettings {
 
 /**
  * Children for `items` items: as many as `minPerShard` allows, at most `maxShards`, at least 1.
- * @example shardCount(1250, { maxShards: 4, minPerShard: 25 }) // 4
- * @example shardCount(40, { maxShards: 4, minPerShard: 25 })   // 1
+ * @example shardCount(1250, { maxShards: 4, minPerShard: 12 }) // 4
+ * @example shardCount(30, { maxShards: 4, minPerShard: 12 })   // 2
  */
 export function shardCount(items: number, s: ShardSettings): number {
   return Math.max(1, Math.min(s.maxShards, Math.floor(items / s.minPerShard)))

@@ -10,7 +10,7 @@ export interface Env {
   SUBREQUEST_BUDGET?: string
   /** Most child objects one sweep is split across (upstream connections: 6 × this). Default 4. */
   MAX_SHARDS?: string
-  /** Fewest images worth a child object of their own. Default 25. */
+  /** Fewest images worth a child object of their own. Default 12 (a 50-image sequence: 4 parts). */
   MIN_ITEMS_PER_SHARD?: string
   /** The fan-out coordinators, one per question (sequence id, fields, pixels). */
   SEQUENCE_SWEEP: DurableObjectNamespace<SequenceSweep>

@@ -112,7 +112,9 @@ export class SequenceSweep extends DurableObject<Env> {
 
   async #join(params: SweepParams, name: string, clientToken: string | undefined, ids?: string[]): Promise<SweepAnswer> {
     const meta = this.#store.meta()
-    if (meta && meta.name !== name) {
+    // A part asked for other images than it holds (the sequence changed since): it starts over.
+    const otherPart = ids !== undefined && meta?.name === name && !sameIds(this.#store.ids(), ids)
+    if (meta && (meta.name !== name || otherPart)) {
       // One object, one question: anything else in here is not ours to keep.
       if (this.#work || this.#sliceRunning) return { ok: false, problem: problem('internal_error', 'This sweep object is busy with another question.') }
       await this.#store.clear()
@@ -187,7 +189,7 @@ export class SequenceSweep extends DurableObject<Env> {
 
   /** A sharded sweep: every part run (or joined, or answered from its storage) at once, then joined in order. */
   async #gather(params: SweepParams, meta: JobMeta, clientToken: string | undefined): Promise<SweepAnswer> {
-    const { ids } = this.#store.results()
+    const ids = this.#store.ids()
     const parts = partition(ids, meta.shards)
     const answers = await Promise.all(parts.map((part, k) => this.#callPart(params, { name: shardName(meta.name, k, parts.length), ids: part }, clientToken)))
     const failed = answers.find((a) => !a.ok)
@@ -201,6 +203,13 @@ export class SequenceSweep extends DurableObject<Env> {
       if (!a.ok) continue
       Object.assign(detections, a.body.detections)
       requests += a.requests
+    }
+    // Whole or not at all: every planned image must come back from its part.
+    const missing = ids.filter((id) => !Object.hasOwn(detections, id)).length
+    if (missing > 0) {
+      const p = problem('internal_error', `${missing} image(s) of the sequence came back from no part; ask again to resume.`)
+      await this.#fail(p, {})
+      return { ok: false, problem: p }
     }
     await this.#finish()
     return { ok: true, body: { sequence_id: meta.sequence_id, image_ids: ids, detections }, requests }
@@ -461,6 +470,10 @@ export class SequenceSweep extends DurableObject<Env> {
       // Nothing more to do: the alarm must not throw.
     }
   }
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i])
 }
 
 /** Normalised parameters, or null when the Worker sent something the public validation refuses. */

@@ -237,6 +237,11 @@ export class SweepStore {
     })
   }
 
+  /** Image ids in upstream order. */
+  ids(): string[] {
+    return this.#sql.exec<Row>('SELECT id FROM images ORDER BY position').toArray().map((r) => String(r.id))
+  }
+
   /** Image ids in upstream order and each one's stored detections JSON (`[]` text when none). */
   results(): { ids: string[]; detections: Array<[string, string]> } {
     const ids: string[] = []

@@ -8,6 +8,7 @@
 import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cacheKey } from '../../../shared/cache/kv-cache'
+import { normalizeParams, shardName, sweepName } from '../src/params'
 import { BUDGET, callWorker, delta, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'
 
 interface Body {
@@ -128,6 +129,47 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
         `${slices.length - 1} fetch slices, max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, ${wallMs} ms`,
     )
     await expectExact(body, s1250.id, ['id', 'value'], 25)
+  })
+
+  it('fails the whole sharded answer with 502 (never a partial 200) when one part keeps failing; a later request refetches only what is missing', async () => {
+    const { s1250 } = seqs
+    const fields = 'created_at'
+    // The first 300 detection requests succeed, every later one is a 500: some parts finish, some cannot.
+    await standIn.config({ routes: ['detections'], script: Array(300).fill('ok'), rate500: 1 })
+    const before = await standIn.stats()
+    const res = await callWorker(`/v1/sequences/${s1250.id}/detections?fields=${fields}`)
+    const failedRun = delta(before, await standIn.stats())
+    expect(res.status).toBe(502)
+    expect(await res.json()).toMatchObject({ status: 502, code: 'upstream_error' })
+    const failed = await sweepStub(s1250.id, ['created_at']).progress()
+    expect(failed).toMatchObject({ state: 'failed', shards: 4, done: 300 })
+    expectWithinBudget(failed.slices as SliceRecord[])
+
+    await standIn.reset()
+    const before2 = await standIn.stats()
+    const ok = await callWorker(`/v1/sequences/${s1250.id}/detections?fields=${fields}`)
+    expect(ok.status).toBe(200)
+    const d = delta(before2, await standIn.stats())
+    expect(d.image_ids).toBe(0)
+    expect(d.detections).toBe(950)
+    expect(Number(ok.headers.get('x-upstream-requests'))).toBe(failedRun.total + d.total)
+    await expectExact((await ok.json()) as Body, s1250.id, ['created_at'], 25)
+  })
+
+  it('a part asked for other images than it holds starts over; a part name of another question is refused', async () => {
+    const { s50 } = seqs
+    const params = { sequence_id: s50.id, fields: ['id', 'value'], pixels: false }
+    const name = shardName(sweepName(normalizeParams(params)), 0, 2)
+    const part = env.SEQUENCE_SWEEP.getByName(name)
+    const ids = (await standIn.get<{ data: { id: string }[] }>(`/image_ids?sequence_id=${s50.id}`)).data.map((d) => d.id)
+    const first = (await part.runPart(params, { name, ids: ids.slice(0, 5) })) as unknown as { ok: true; body: Body }
+    expect(first.ok).toBe(true)
+    expect(first.body.image_ids).toEqual(ids.slice(0, 5))
+    const again = (await part.runPart(params, { name, ids: ids.slice(5, 9) })) as unknown as { ok: true; body: Body }
+    expect(again.body.image_ids).toEqual(ids.slice(5, 9))
+    expect(Object.keys(again.body.detections).sort()).toEqual(ids.slice(5, 9).sort())
+    const refused = await part.runPart({ ...params, fields: ['id'] }, { name, ids: ids.slice(0, 5) })
+    expect(refused).toMatchObject({ ok: false, problem: { code: 'invalid_parameter' } })
   })
 
   it('resumes exactly after an eviction between slices', async () => {
