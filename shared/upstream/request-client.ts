@@ -21,11 +21,6 @@ export function subrequestBudget(settings: UpstreamSettings): number {
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : 10_000
 }
 
-/**
- * @example
- * const client = clientForRequest(c.env, c.req.header('authorization'))
- * const ids = await client.get('/image_ids', { sequence_id })
- */
 /** The problem when neither the server nor the caller has a token. */
 export function noTokenProblem(): Problem {
   return problem('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
@@ -38,6 +33,12 @@ export function requireToken(authorization: string | null | undefined, serverTok
   return auth
 }
 
+/**
+ * A client for one incoming request: the caller's token, else the server's; the invocation's budget.
+ * @example
+ * const client = clientForRequest(c.env, c.req.header('authorization'))
+ * const ids = await client.get('/image_ids', { sequence_id })
+ */
 export function clientForRequest(
   settings: UpstreamSettings,
   authorization: string | null | undefined,

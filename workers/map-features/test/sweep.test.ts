@@ -207,3 +207,45 @@ describe('map features fan-out (Durable Object)', () => {
     expect(checkedIds(await ok.json(), probe.bbox)).toEqual(await truth(probe.bbox))
   })
 })
+
+describe('a cell that no split can complete', () => {
+  // 2100 features on one point: past the cap even in a z22 tile.
+  const pile = { lon: 10.1234567, lat: 45.1234567, count: 2100 }
+  const box: Bbox = [10.12, 45.12, 10.13, 45.13]
+
+  it('answers 502 incomplete_result naming the saturated cell, never a cut 200', async () => {
+    expect(await truth(box)).toEqual([])
+    await control('config', { pile })
+    try {
+      expect((await truth(box)).length).toBe(2100)
+      const before = await upstreamRequests()
+      const res = await mapFeatures(box)
+      const made = (await upstreamRequests()) - before
+      expect(res.status).toBe(502)
+      expect(res.headers.get('content-type')).toContain('application/problem+json')
+      const body = (await res.json()) as { code: string; saturated_cells: Bbox[]; features?: unknown }
+      expect(body.code).toBe('incomplete_result')
+      expect(body.features).toBeUndefined()
+      expect(body.saturated_cells).toHaveLength(1)
+      const [w, s, e, n] = body.saturated_cells[0]!
+      expect(pile.lon >= w && pile.lon <= e && pile.lat >= s && pile.lat <= n).toBe(true)
+      // A z22 tile: about 9.5 m wide at the equator.
+      expect(e - w).toBeLessThan(360 / 2 ** 21)
+      const stub = stubFor({ bbox: box, fields: [] })
+      const slices = await slicesOf(stub)
+      for (const s of slices) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
+      expect(slices.reduce((a, s) => a + s.attempts, 0)).toBe(made)
+      // The capped sample showed where the pile is: the floor cell is a child of a start cell
+      // (one round down to z22), not the end of a chain of one level per round.
+      const chain = await runInDurableObject(stub, (_o: MapFeaturesSweep, state) => {
+        const sql = state.storage.sql
+        const floor = sql.exec<{ z: number; parent: number }>("SELECT z, parent FROM cells WHERE state = 'saturated'").one()
+        const parent = sql.exec<{ parent: number | null }>('SELECT parent FROM cells WHERE id = ?', floor.parent).one()
+        return { z: floor.z, grandparent: parent.parent }
+      })
+      expect(chain).toEqual({ z: 22, grandparent: null })
+    } finally {
+      await control('config', { pile: null })
+    }
+  })
+})

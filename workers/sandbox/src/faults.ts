@@ -38,6 +38,7 @@ export const configPatchSchema = z
     routes: z.array(z.enum(ROUTE_KINDS)).nullable(),
     script: z.array(z.enum(FAULTS)).max(10_000),
     thumbTtlSeconds: z.number().int().min(-86_400).max(30 * 86_400),
+    pile: z.object({ lon: z.number().min(-180).max(180), lat: z.number().min(-85).max(85), count: z.number().int().min(1).max(10_000) }).strict().nullable(),
   })
   .partial()
   .strict()
@@ -61,6 +62,8 @@ export interface SandboxConfig {
   script: Fault[]
   /** Lifetime of thumbnail URLs (their `exp`). */
   thumbTtlSeconds: number
+  /** Extra map features, all on one point (more than the cap there: no request can be complete). */
+  pile: { lon: number; lat: number; count: number } | null
 }
 
 export const DEFAULT_CONFIG: SandboxConfig = {
@@ -76,6 +79,7 @@ export const DEFAULT_CONFIG: SandboxConfig = {
   routes: null,
   script: [],
   thumbTtlSeconds: 3600,
+  pile: null,
 }
 
 export interface LatencyVars {

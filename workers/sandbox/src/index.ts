@@ -13,9 +13,9 @@ import { Hono, type Context } from 'hono'
 import type { Env } from './env'
 import { configPatchSchema, sleep, type RouteKind } from './faults'
 import { faults, stats } from './state'
-import { getWorld, featuresIn, worldBuildMs, WORLD } from './world'
+import { getWorld, featuresIn, pileFeatures, worldBuildMs, WORLD, type MapFeature } from './world'
 import { detectionsOfFeature, detectionsOfImage } from './detections'
-import { parseBBox } from './geo'
+import { parseBBox, type BBox } from './geo'
 import { hash32, Rng } from './prng'
 import {
   DETECTION_FIELDS,
@@ -73,7 +73,7 @@ app.post('/__sandbox/reset', (c) => {
 app.get('/__sandbox/truth/map_features', (c) => {
   const bbox = parseBBox(c.req.query('bbox'))
   if (!bbox) return c.json({ error: 'bbox must be west,south,east,north degrees (south <= north)' }, 400)
-  const ids = featuresIn(getWorld(), bbox, objectValuesOf(c.req.query('object_values'))).map((f) => f.id)
+  const ids = mapFeaturesIn(bbox, objectValuesOf(c.req.query('object_values'))).map((f) => f.id)
   ids.sort()
   return c.json({ ids, count: ids.length })
 })
@@ -149,6 +149,13 @@ function graph(kind: RouteKind | 'other', handler: Handler) {
   }
 }
 
+/** The world's features in the box, plus the configured pile's. */
+function mapFeaturesIn(bbox: BBox, objectValues: Set<string> | undefined): MapFeature[] {
+  const world = featuresIn(getWorld(), bbox, objectValues)
+  const pile = faults.config.pile
+  return pile ? [...world, ...featuresIn({ features: pileFeatures(pile) }, bbox, objectValues)] : world
+}
+
 function objectValuesOf(raw: string | undefined): Set<string> | undefined {
   if (!raw) return undefined
   const values = raw.split(',').map((v) => v.trim()).filter(Boolean)
@@ -187,7 +194,7 @@ app.get(
     }
     const fields = parseFields(c.req.query('fields'), FEATURE_FIELDS)
     if (!fields.ok) return nonexistingField(fields.unknown, 'MapFeature')
-    let matched = featuresIn(getWorld(), bbox, objectValuesOf(c.req.query('object_values')))
+    let matched = mapFeaturesIn(bbox, objectValuesOf(c.req.query('object_values')))
     if (matched.length > limit) {
       // An unordered cut, like the real API: neither nearest nor first-by-id, different per request.
       matched = partialShuffle(matched.slice(), limit, new Rng(hash32('cut', faults.config.seed, n)))

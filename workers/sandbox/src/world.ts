@@ -511,8 +511,27 @@ export function worldBuildMs(): number {
   return memo?.buildMs ?? 0
 }
 
+/**
+ * `count` street lights on one point (ids `7000…`), seen in no image: more than the cap on a point
+ * makes a cell that no split can bring under it.
+ */
+export function pileFeatures(pile: { lon: number; lat: number; count: number }): MapFeature[] {
+  return Array.from({ length: pile.count }, (_, i) => ({
+    id: `7${String(i).padStart(14, '0')}`,
+    object_value: 'object--street-light',
+    object_type: 'mly_map_feature_point' as const,
+    lon: pile.lon,
+    lat: pile.lat,
+    first_seen_ms: Date.UTC(2024, 0, 1),
+    last_seen_ms: Date.UTC(2024, 0, 1),
+    aligned_direction: 0,
+    images: [],
+    district: 'probe' as const,
+  }))
+}
+
 /** Every feature in the box (edges included, antimeridian aware), optionally filtered by values. */
-export function featuresIn(world: World, bbox: BBox, objectValues?: ReadonlySet<string>): MapFeature[] {
+export function featuresIn(world: Pick<World, 'features'>, bbox: BBox, objectValues?: ReadonlySet<string>): MapFeature[] {
   const out: MapFeature[] = []
   for (const f of world.features) {
     if (objectValues && objectValues.size > 0 && !objectValues.has(f.object_value)) continue
