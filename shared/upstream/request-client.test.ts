@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ProblemError } from '../http/problem'
-import { clientForRequest, subrequestBudget } from './request-client'
+import { clientForRequest, sliceClient, subrequestBudget } from './request-client'
 import { json, scriptedFetch } from './test-helpers'
 
 describe('clientForRequest', () => {
@@ -28,5 +28,20 @@ describe('clientForRequest', () => {
     expect(subrequestBudget({ SUBREQUEST_BUDGET: '50' })).toBe(50)
     expect(subrequestBudget({ SUBREQUEST_BUDGET: 'x' })).toBe(10_000)
     expect(subrequestBudget({})).toBe(10_000)
+  })
+})
+
+describe('sliceClient', () => {
+  it('uses the running job caller\'s token over the server\'s, null with neither', async () => {
+    const f = scriptedFetch([json(200, {}), json(200, {})])
+    const settings = { MAPILLARY_GRAPH_URL: 'http://g', MAPILLARY_ACCESS_TOKEN: 'MLY|srv', SUBREQUEST_BUDGET: '5' }
+    const own = sliceClient(settings, 'MLY|cli', { fetch: f.fetch })!
+    expect(own.tokenSource).toBe('client')
+    await own.get('/1')
+    const server = sliceClient(settings, undefined, { fetch: f.fetch })!
+    expect(server.tokenSource).toBe('server')
+    await server.get('/2')
+    expect(f.calls.map((c) => c.headers.get('authorization'))).toEqual(['OAuth MLY|cli', 'OAuth MLY|srv'])
+    expect(sliceClient({}, undefined)).toBeNull()
   })
 })

@@ -44,7 +44,21 @@ export function clientForRequest(
   authorization: string | null | undefined,
   overrides: Partial<GraphClientOptions> = {},
 ): GraphClient {
-  const auth = requireToken(authorization, settings.MAPILLARY_ACCESS_TOKEN)
+  return build(settings, requireToken(authorization, settings.MAPILLARY_ACCESS_TOKEN), overrides)
+}
+
+/**
+ * A client for one slice of a sweep object: the token of the caller whose job is running (kept in
+ * the object's memory only), else the server's; null when there is neither.
+ * @example
+ * const client = sliceClient(this.env, this.#clientToken, { maxAttempts: 3 })
+ */
+export function sliceClient(settings: UpstreamSettings, clientToken: string | undefined, overrides: Partial<GraphClientOptions> = {}): GraphClient | null {
+  const auth = tokenFrom(clientToken ? `OAuth ${clientToken}` : undefined, settings.MAPILLARY_ACCESS_TOKEN)
+  return auth ? build(settings, auth, overrides) : null
+}
+
+function build(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, overrides: Partial<GraphClientOptions>): GraphClient {
   return new GraphClient({
     baseUrl: settings.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
     token: auth.token,

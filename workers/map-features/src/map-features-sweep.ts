@@ -12,12 +12,12 @@
 import { DurableObject } from 'cloudflare:workers'
 import { problem, type Problem } from '../../../shared/http/problem'
 import { TTL } from '../../../shared/cache/kv-cache'
-import { GraphClient } from '../../../shared/upstream/client'
 import { parseRetryAfter } from '../../../shared/upstream/backoff'
 import { classifyStatus } from '../../../shared/upstream/classify'
 import { UpstreamError } from '../../../shared/upstream/errors'
-import { DEFAULT_GRAPH_URL, noTokenProblem, subrequestBudget } from '../../../shared/upstream/request-client'
+import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
+import { pump } from '../../../shared/fanout/pump'
 import { judgeCell, orderIds, planCells } from '../../../shared/tiling'
 import { featureCollectionJson, featureJson, type UpstreamMapFeature } from './feature-collection'
 import { SweepStore, type JobRow, type Progress, type SliceRow, type StoredCell, type SweepParams } from './sweep-store'
@@ -197,20 +197,10 @@ export class MapFeaturesSweep extends DurableObject<Env> {
   async #runSlice(job: JobRow): Promise<'running' | 'done' | 'failed'> {
     const env = this.env
     const { bbox, objectValues, fields } = job.params
-    const token = this.#clientToken ?? env.MAPILLARY_ACCESS_TOKEN?.trim()
-    const tokenSource = this.#clientToken ? 'client' : 'server'
-    if (!token) {
-      this.store.fail(noTokenProblem(), {}, Date.now())
-      return 'failed'
-    }
     const budget = subrequestBudget(env)
     // The last upstream failure seen, to name it if the budget ends a slice before the client gives up.
     let lastFailure: { status?: number; retryAfter?: string | null } | undefined
-    const client = new GraphClient({
-      baseUrl: env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
-      token,
-      tokenSource,
-      subrequestBudget: budget,
+    const client = sliceClient(env, this.#clientToken, {
       maxInFlight: MAX_IN_FLIGHT,
       fetch: async (input, init) => {
         try {
@@ -223,11 +213,15 @@ export class MapFeaturesSweep extends DurableObject<Env> {
         }
       },
     })
+    if (!client) {
+      this.store.fail(noTokenProblem(), {}, Date.now())
+      return 'failed'
+    }
+    const tokenSource = client.tokenSource
     const upstreamFields = ['id', 'object_value', 'geometry', ...fields].join(',')
     const render = (f: UpstreamMapFeature) => featureJson(f, fields)
     const sliceId = this.store.beginSlice(budget, Date.now())
     const queue: StoredCell[] = this.store.pendingCells()
-    let active = 0
     let progressed = 0
     let failure: UpstreamError | undefined
     let failedCell: StoredCell | undefined
@@ -243,42 +237,30 @@ export class MapFeaturesSweep extends DurableObject<Env> {
       return Array.isArray(res?.data) ? res.data : []
     }
 
-    await new Promise<void>((resolve) => {
-      const pump = () => {
-        // Cells launched in this pass have not counted their first attempt yet.
-        let launched = 0
-        while (!failure && unexpected === undefined && active < MAX_IN_FLIGHT && queue.length > 0 && client.stats.attempts + launched < budget) {
-          const cell = queue.shift()!
-          active++
-          launched++
-          fetchCell(cell)
-            .then((answer) => {
-              const outcome = judgeCell(cell, answer, bbox)
-              const added = this.store.recordOutcome(sliceId, cell, answer.length, outcome, client.stats.attempts, render)
-              queue.push(...added)
-              progressed++
-            })
-            .catch((e: unknown) => {
-              if (e instanceof UpstreamError) {
-                // Out of budget: the cell stays pending for the next slice.
-                if (e.reason === 'budget_exhausted') return
-                this.store.recordFailure(sliceId, cell, client.stats.attempts)
-                if (!failure) {
-                  failure = e
-                  failedCell = cell
-                }
-                return
-              }
-              unexpected = e
-            })
-            .finally(() => {
-              active--
-              pump()
-            })
+    await pump({
+      queue,
+      maxActive: MAX_IN_FLIGHT,
+      fits: (starting) => !failure && unexpected === undefined && client.stats.attempts + starting < budget,
+      run: async (cell) => {
+        try {
+          const answer = await fetchCell(cell)
+          const outcome = judgeCell(cell, answer, bbox)
+          queue.push(...this.store.recordOutcome(sliceId, cell, answer.length, outcome, client.stats.attempts, render))
+          progressed++
+        } catch (e) {
+          if (!(e instanceof UpstreamError)) {
+            unexpected ??= e
+            return
+          }
+          // Out of budget: the cell stays pending for the next slice.
+          if (e.reason === 'budget_exhausted') return
+          this.store.recordFailure(sliceId, cell, client.stats.attempts)
+          if (!failure) {
+            failure = e
+            failedCell = cell
+          }
         }
-        if (active === 0) resolve()
-      }
-      pump()
+      },
     })
 
     if (unexpected !== undefined) throw unexpected

@@ -22,12 +22,12 @@
 import { DurableObject } from 'cloudflare:workers'
 import { problem, type Problem } from '../../../shared/http/problem'
 import { withPixels } from '../../../shared/mvt/with-pixels'
-import { GraphClient } from '../../../shared/upstream/client'
+import type { GraphClient, GraphClientOptions } from '../../../shared/upstream/client'
 import { UpstreamError } from '../../../shared/upstream/errors'
+import { pump } from '../../../shared/fanout/pump'
 import { partition, shardCount, shardSettings } from '../../../shared/fanout/shards'
-import { DEFAULT_GRAPH_URL, noTokenProblem, subrequestBudget } from '../../../shared/upstream/request-client'
+import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
-import { tokenFrom } from '../../../shared/upstream/token'
 import type { Env } from './env'
 import { normalizeParams, pick, shardName, sweepName, upstreamFields, type SweepParams } from './params'
 import { SweepStore, type JobMeta, type PendingImage, type SliceCounts, type SliceRow } from './sweep-store'
@@ -248,7 +248,7 @@ export class SequenceSweep extends DurableObject<Env> {
       this.#store.plan(name, params, given, null, Date.now())
       return null
     }
-    const client = this.#client(subrequestBudget(this.env))
+    const client = this.#client()
     if (!client.ok) return client
     const started = Date.now()
     let ids: string[]
@@ -305,21 +305,10 @@ export class SequenceSweep extends DurableObject<Env> {
     return { ok: true, body, requests: this.#store.totalAttempts() }
   }
 
-  #client(budget: number, overrides: { maxAttempts?: number; fetch?: typeof fetch; maxRetryAfterSeconds?: number } = {}):
-    | { ok: true; client: GraphClient }
-    | { ok: false; problem: Problem; headers: Record<string, string> } {
-    // The server token, unless the caller of the running job sent its own (memory only).
-    const auth = tokenFrom(this.#clientToken ? `OAuth ${this.#clientToken}` : undefined, this.env.MAPILLARY_ACCESS_TOKEN)
-    if (!auth) return { ok: false, problem: noTokenProblem(), headers: {} }
-    const client = new GraphClient({
-      baseUrl: this.env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
-      token: auth.token,
-      tokenSource: auth.source,
-      subrequestBudget: budget,
-      maxInFlight: MAX_IN_FLIGHT,
-      ...overrides,
-    })
-    return { ok: true, client }
+  /** The server token, unless the caller of the running job sent its own (memory only). */
+  #client(overrides: Partial<GraphClientOptions> = {}): { ok: true; client: GraphClient } | { ok: false; problem: Problem; headers: Record<string, string> } {
+    const client = sliceClient(this.env, this.#clientToken, { maxInFlight: MAX_IN_FLIGHT, ...overrides })
+    return client ? { ok: true, client } : { ok: false, problem: noTokenProblem(), headers: {} }
   }
 
   async #alarm(): Promise<void> {
@@ -354,7 +343,7 @@ export class SequenceSweep extends DurableObject<Env> {
     const batch = this.#store.pending(Math.max(1, Math.floor(budget / getsPerImage)))
     if (batch.length === 0) return this.#finish()
 
-    const made = this.#client(budget, { maxAttempts: attemptsPerGet, maxRetryAfterSeconds: MAX_RETRY_AFTER_IN_SLICE })
+    const made = this.#client({ maxAttempts: attemptsPerGet, maxRetryAfterSeconds: MAX_RETRY_AFTER_IN_SLICE })
     if (!made.ok) return this.#fail(made.problem, made.headers)
     const client = made.client
     const slice = this.#store.beginSlice()
@@ -366,7 +355,6 @@ export class SequenceSweep extends DurableObject<Env> {
     let failure: UpstreamError | undefined
     let unexpected: unknown
     let retryAfter = 0
-    let wake: (() => void) | undefined
     const counts = (): SliceCounts => ({ requests: client.stats.requests, attempts: client.stats.attempts, inFlightPeak: client.stats.inFlightPeak })
 
     const handle = async (img: PendingImage): Promise<void> => {
@@ -388,23 +376,12 @@ export class SequenceSweep extends DurableObject<Env> {
     }
 
     // Start images while their first requests fit the budget, at most MAX_IN_FLIGHT requests at once.
-    const running = new Set<Promise<void>>()
-    const maxImages = Math.max(1, Math.floor(MAX_IN_FLIGHT / getsPerImage))
-    for (;;) {
-      // Images started in this pass have not counted their first attempts yet.
-      let starting = 0
-      while (!failure && unexpected === undefined && queue.length > 0 && running.size < maxImages && client.stats.attempts + (starting + 1) * getsPerImage <= budget) {
-        const img = queue.shift()!
-        starting++
-        const p: Promise<void> = handle(img).finally(() => {
-          running.delete(p)
-          wake?.()
-        })
-        running.add(p)
-      }
-      if (running.size === 0) break
-      await new Promise<void>((resolve) => (wake = resolve))
-    }
+    await pump({
+      queue,
+      maxActive: Math.max(1, Math.floor(MAX_IN_FLIGHT / getsPerImage)),
+      fits: (starting) => !failure && unexpected === undefined && client.stats.attempts + (starting + 1) * getsPerImage <= budget,
+      run: handle,
+    })
     this.#store.endSlice(slice, counts())
 
     if (unexpected !== undefined) throw unexpected

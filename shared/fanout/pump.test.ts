@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { pump } from './pump'
+
+const tick = (ms = 1) => new Promise((r) => setTimeout(r, ms))
+
+describe('pump', () => {
+  it('runs every item, never more than maxActive at once', async () => {
+    let active = 0
+    let peak = 0
+    const done: number[] = []
+    await pump({
+      queue: Array.from({ length: 20 }, (_, i) => i),
+      maxActive: 3,
+      fits: () => true,
+      run: async (i) => {
+        peak = Math.max(peak, ++active)
+        await tick(i % 3)
+        active--
+        done.push(i)
+      },
+    })
+    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    expect(peak).toBe(3)
+  })
+
+  it('stops starting when the next item does not fit, counting the ones started in the same pass', async () => {
+    let spent = 0
+    const budget = 7
+    const queue = Array.from({ length: 20 }, (_, i) => i)
+    await pump({
+      queue,
+      maxActive: 6,
+      // Each item spends 1 once it runs: without `starting`, the first pass would start 6 on a stale count.
+      fits: (starting) => spent + starting < budget,
+      run: async () => {
+        await Promise.resolve()
+        spent++
+        await tick()
+      },
+    })
+    expect(spent).toBe(budget)
+    expect(queue).toHaveLength(20 - budget)
+  })
+
+  it('starts items that running work adds to the queue', async () => {
+    const seen: string[] = []
+    const queue = ['a']
+    await pump({
+      queue,
+      maxActive: 2,
+      fits: () => true,
+      run: async (x) => {
+        seen.push(x)
+        await tick()
+        if (x.length < 3) queue.push(`${x}0`, `${x}1`)
+      },
+    })
+    expect(seen.sort()).toEqual(['a', 'a0', 'a00', 'a01', 'a1', 'a10', 'a11'])
+  })
+
+  it('rejects with the first error once the running items finish, starting nothing new', async () => {
+    const finished: number[] = []
+    const queue = [0, 1, 2, 3, 4]
+    await expect(
+      pump({
+        queue,
+        maxActive: 2,
+        fits: () => true,
+        run: async (i) => {
+          await tick(i === 0 ? 1 : 5)
+          if (i === 0) throw new Error('boom')
+          finished.push(i)
+        },
+      }),
+    ).rejects.toThrow('boom')
+    expect(finished).toEqual([1])
+    expect(queue).toEqual([2, 3, 4])
+  })
+})
