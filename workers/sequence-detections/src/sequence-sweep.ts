@@ -70,6 +70,8 @@ const POLL_MS = 1000
 /** Longest Retry-After a slice waits for inside its invocation; longer ones delay the next alarm. */
 const MAX_RETRY_AFTER_IN_SLICE = 5
 const MAX_ALARM_DELAY_MS = 60_000
+/** When a part's first slice runs in its call, the alarm that resumes the work if the call is cut off. */
+const WATCHDOG_MS = 5_000
 
 /** Calls of a part object when the runtime reports a retryable failure (object reset, moved). */
 const PART_CALL_ATTEMPTS = 3
@@ -182,7 +184,16 @@ export class SequenceSweep extends DurableObject<Env> {
       // Running after an eviction lost the starter's token: this caller's own pays from now on.
       this.#clientToken = clientToken
     }
-    if (!this.#sliceRunning) await this.ctx.storage.setAlarm(Date.now())
+    if (!this.#sliceRunning) {
+      if (ids && meta.state === 'running') {
+        // A part's call has made no upstream request yet: its first slice runs right here, one
+        // alarm hop sooner. The alarm behind it takes over should this call be cut off.
+        await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS)
+        void this.alarm()
+      } else {
+        await this.ctx.storage.setAlarm(Date.now())
+      }
+    }
     await this.#settled()
     return this.#answer()
   }
