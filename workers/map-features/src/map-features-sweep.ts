@@ -38,6 +38,8 @@ const POLL_MS = 1000
 const MAX_WAIT_MS = 5 * 60_000
 /** A finished result is served this long (as long as the KV copy), then swept again. */
 const RESULT_TTL_MS = TTL.mapFeaturesBbox * 1000
+/** When a slice runs in a `run` call, the alarm that resumes the work if the call is cut off. */
+const WATCHDOG_MS = 5_000
 /** Tables are emptied this long after the job ended. */
 const RETAIN_MS = RESULT_TTL_MS + 10 * 60_000
 
@@ -93,7 +95,12 @@ export class MapFeaturesSweep extends DurableObject<Env> {
       this.store.retry()
     }
     const done = new Promise<SweepAnswer>((resolve) => this.#waiters.push(resolve))
-    await this.#ensureAlarm()
+    if (!this.#slicing) {
+      // This call has made no upstream request (planning is tile math): the next slice runs right
+      // here, one alarm hop sooner. The alarm behind it takes over should this call be cut off.
+      await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS)
+      void this.alarm()
+    }
     const deadline = now + MAX_WAIT_MS
     for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined
