@@ -232,6 +232,32 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     await expectExact(body, s250.id, ['geometry'], 10)
   })
 
+  it('a sharded sweep resumes after all its objects are torn down mid-work, redoing at most one slice per part', async () => {
+    const { s1250 } = seqs
+    await standIn.config({ latencyMs: 10 })
+    const path = `/v1/sequences/${s1250.id}/detections?fields=image,geometry`
+    const question = () => sweepStub(s1250.id, ['geometry', 'image'])
+    const before = await standIn.stats()
+    const first = callWorker(path).catch((e: unknown) => e)
+    await waitFor(async () => (await question().progress()).done >= 300, 30_000)
+    await abortAllDurableObjects()
+    await first // the torn-down call fails or answers; either way the work is in the parts' storage
+
+    const res = await callWorker(path)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Body
+    const d = delta(before, await standIn.stats())
+    expect(d.image_ids).toBe(1) // the plan survived
+    expect(d.detections).toBeGreaterThanOrEqual(1250)
+    expect(d.detections).toBeLessThanOrEqual(1250 + 4 * BUDGET)
+    const progress = await question().progress()
+    expect(progress).toMatchObject({ state: 'done', shards: 4, done: 1250 })
+    expectWithinBudget(progress.slices as SliceRecord[])
+    console.info(`sharded teardown mid-work: ${d.detections} detection requests for 1250 images`)
+    await standIn.reset()
+    await expectExact(body, s1250.id, ['image', 'geometry'], 25)
+  })
+
   it('coalesces 10 concurrent identical requests into one fan-out', async () => {
     const { s250 } = seqs
     await standIn.config({ latencyMs: 5 })
