@@ -275,6 +275,20 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(d.total).toBe(251)
   })
 
+  it('coalesces 10 concurrent identical requests for a sharded sequence into one fan-out', async () => {
+    const { s1250 } = seqs
+    await standIn.config({ latencyMs: 2 })
+    const before = await standIn.stats()
+    const responses = await Promise.all(Array.from({ length: 10 }, () => callWorker(`/v1/sequences/${s1250.id}/detections?fields=value,image`)))
+    const d = delta(before, await standIn.stats())
+    const texts = await Promise.all(responses.map((r) => r.text()))
+    for (const r of responses) expect(r.status).toBe(200)
+    expect(new Set(texts).size).toBe(1)
+    expect(d.image_ids).toBe(1)
+    expect(d.detections).toBe(1250)
+    expect((await sweepStub(s1250.id, ['value', 'image']).progress()).shards).toBe(4)
+  })
+
   it('answers a repeated request from KV: no upstream request', async () => {
     const { s50 } = seqs
     const path = `/v1/sequences/${s50.id}/detections?fields=value`
