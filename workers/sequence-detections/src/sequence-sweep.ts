@@ -274,7 +274,10 @@ export class SequenceSweep extends DurableObject<Env> {
       throw e
     }
     if (ids.length === 0) return notFound(params.sequence_id)
-    this.#store.plan(name, params, ids, client.client.stats, started, shardCount(ids.length, shardSettings(this.env)))
+    const shards = shardCount(ids.length, shardSettings(this.env))
+    this.#store.plan(name, params, ids, client.client.stats, started, shards)
+    // A split sweep's object runs no slice; its alarm only forgets the plan if the parts never finish.
+    if (shards > 1) await this.ctx.storage.setAlarm(Date.now() + RETAIN_MS)
     return null
   }
 
@@ -326,7 +329,13 @@ export class SequenceSweep extends DurableObject<Env> {
     if (this.#sliceRunning) return
     const meta = this.#store.meta()
     if (!meta) return
-    if (meta.state === 'running' && meta.shards > 1) return // its parts run the slices
+    if (meta.state === 'running' && meta.shards > 1) {
+      // Its parts run the slices. This alarm only forgets a plan nobody came back for.
+      const end = meta.planned_at + RETAIN_MS
+      if (this.#work || Date.now() < end) await this.ctx.storage.setAlarm(Math.max(end, Date.now() + POLL_MS))
+      else await this.#store.clear()
+      return
+    }
     if (meta.state !== 'running') {
       // A retention alarm: forget the job once it has been kept long enough.
       const end = (meta.finished_at ?? 0) + RETAIN_MS
