@@ -13,7 +13,7 @@ export interface UpstreamMapFeature {
   [field: string]: unknown
 }
 
-export function toFeature(f: UpstreamMapFeature, extraFields: readonly string[]): Feature<Point> {
+function toFeature(f: UpstreamMapFeature, extraFields: readonly string[]): Feature<Point> {
   return {
     type: 'Feature',
     id: f.id,

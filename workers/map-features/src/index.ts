@@ -10,6 +10,7 @@ import { fail, ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { bboxParam, fieldsParam, objectValuesParam, validate } from '../../../shared/http/validation'
 import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
+import { callObject } from '../../../shared/fanout/call-object'
 import { requireToken } from '../../../shared/upstream/request-client'
 import { bboxArea, type Bbox } from '../../../shared/tiling'
 import { sweepName, type SweepAnswer, type SweepParams } from './map-features-sweep'
@@ -50,10 +51,12 @@ app.get('/v1/map-features', validate('query', query), async (c) => {
     TTL.mapFeaturesBbox,
     async () => {
       const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
-      const stub = c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params))
       // The caller's own token goes to the object's memory only; the server's is read there from env.
       // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.
-      const result = (await stub.run(params, auth.source === 'client' ? auth.token : undefined)) as unknown as SweepAnswer
+      const result = await callObject(
+        () => c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params)),
+        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<SweepAnswer>,
+      )
       requests = result.requests
       if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})
       return result.body

@@ -27,7 +27,7 @@ export type { SweepParams } from './sweep-store'
 
 export type SweepAnswer =
   /** `body`: the FeatureCollection as JSON text (an answer of megabytes is not cloned through RPC, parsed and written again). */
-  | { ok: true; body: string; features: number; requests: number }
+  | { ok: true; body: string; requests: number }
   | { ok: false; problem: Problem; headers?: Record<string, string>; requests: number }
 
 /** Connections one invocation may hold (Workers: 6 fetches awaiting headers). */
@@ -169,7 +169,7 @@ export class MapFeaturesSweep extends DurableObject<Env> {
     const requests = this.store.requests()
     if (job.problem) return { ok: false, problem: job.problem, ...(job.headers ? { headers: job.headers } : {}), requests }
     const byId = this.store.featureTexts()
-    return { ok: true, body: featureCollectionJson(orderIds(byId.keys()).map((id) => byId.get(id)!)), features: byId.size, requests }
+    return { ok: true, body: featureCollectionJson(orderIds(byId.keys()).map((id) => byId.get(id)!)), requests }
   }
 
   /** Wakes every waiting `run` with the job's final answer. */

@@ -148,6 +148,9 @@ describe('sandbox control routes', () => {
     const stats = (await json('/__sandbox/stats', {})).body
     expect(stats.faults).toEqual({ '429': 1, '500': 1, drop: 1 })
     expect((await post('/__sandbox/config', { rate429: 3 })).status).toBe(400)
+    for (const pile of [{ lon: 0, lat: 0, count: 0 }, { lon: 181, lat: 0, count: 5 }, { lon: 0, lat: 0, count: 5, extra: 1 }, { lon: 0, lat: 0 }]) {
+      expect((await post('/__sandbox/config', { pile })).status, JSON.stringify(pile)).toBe(400)
+    }
   })
 
   it('waits the configured latency', async () => {

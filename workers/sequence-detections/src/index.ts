@@ -12,15 +12,13 @@ import { ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { booleanParam, fieldsParam, sequenceId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
+import { callObject } from '../../../shared/fanout/call-object'
 import { requireToken } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { DEFAULT_FIELDS, DETECTION_FIELDS, normalizeParams, sweepName } from './params'
-import type { SequenceSweep, SweepAnswer, SweepBody } from './sequence-sweep'
+import type { SweepAnswer, SweepBody } from './sequence-sweep'
 
 export { SequenceSweep } from './sequence-sweep'
-
-/** Calls of the sweep object when the runtime reports a retryable failure (object reset, moved). */
-const DO_CALL_ATTEMPTS = 3
 
 const params = z.object({ sequenceId })
 const query = z.object({ fields: fieldsParam(DETECTION_FIELDS, DEFAULT_FIELDS), pixels: booleanParam })
@@ -39,7 +37,10 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', params), valid
     TTL.detections,
     async (): Promise<SweepBody> => {
       const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
-      const result = await callSweep(c.env, sweepName(sweep), (stub) => stub.run(sweep, auth.source === 'client' ? auth.token : undefined))
+      const result = await callObject(
+        () => c.env.SEQUENCE_SWEEP.getByName(sweepName(sweep)),
+        (stub) => stub.run(sweep, auth.source === 'client' ? auth.token : undefined) as Promise<SweepAnswer>,
+      )
       if (!result.ok) throw new ProblemError(result.problem, result.headers)
       requests = result.requests
       return result.body
@@ -48,17 +49,5 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', params), valid
   )
   return answer(value, { maxAge: 3600, hit, upstreamRequests: requests })
 })
-
-/** One RPC to the sweep object, again with a fresh stub when the runtime says the call may be retried. */
-async function callSweep(env: Env, name: string, call: (stub: DurableObjectStub<SequenceSweep>) => Promise<SweepAnswer>): Promise<SweepAnswer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call(env.SEQUENCE_SWEEP.getByName(name))
-    } catch (e) {
-      const retryable = typeof e === 'object' && e !== null && (e as { retryable?: unknown }).retryable === true
-      if (!retryable || attempt >= DO_CALL_ATTEMPTS) throw e
-    }
-  }
-}
 
 export default app

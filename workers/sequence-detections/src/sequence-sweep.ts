@@ -24,6 +24,7 @@ import { problem, type Problem } from '../../../shared/http/problem'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import type { GraphClient, GraphClientOptions } from '../../../shared/upstream/client'
 import { UpstreamError } from '../../../shared/upstream/errors'
+import { callObject } from '../../../shared/fanout/call-object'
 import { pump } from '../../../shared/fanout/pump'
 import { partition, shardCount, shardSettings } from '../../../shared/fanout/shards'
 import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
@@ -73,8 +74,6 @@ const MAX_ALARM_DELAY_MS = 60_000
 /** When a part's first slice runs in its call, the alarm that resumes the work if the call is cut off. */
 const WATCHDOG_MS = 5_000
 
-/** Calls of a part object when the runtime reports a retryable failure (object reset, moved). */
-const PART_CALL_ATTEMPTS = 3
 
 export class SequenceSweep extends DurableObject<Env> {
   readonly #store: SweepStore
@@ -228,17 +227,12 @@ export class SequenceSweep extends DurableObject<Env> {
 
   /** One part's answer; a call the runtime says may be retried is, with a fresh stub. */
   async #callPart(params: SweepParams, part: { name: string; ids: string[] }, clientToken: string | undefined): Promise<SweepAnswer> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.
-        return (await this.env.SEQUENCE_SWEEP.getByName(part.name).runPart(params, part, clientToken)) as unknown as SweepAnswer
-      } catch (e) {
-        const retryable = typeof e === 'object' && e !== null && (e as { retryable?: unknown }).retryable === true
-        if (!retryable || attempt >= PART_CALL_ATTEMPTS) {
-          console.error('sequence sweep: a part failed', e instanceof Error ? e.name : typeof e)
-          return { ok: false, problem: problem('internal_error', 'A part of the sweep failed on our side; ask again to resume.') }
-        }
-      }
+    try {
+      // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.
+      return await callObject(() => this.env.SEQUENCE_SWEEP.getByName(part.name), (stub) => stub.runPart(params, part, clientToken) as Promise<SweepAnswer>)
+    } catch (e) {
+      console.error('sequence sweep: a part failed', e instanceof Error ? e.name : typeof e)
+      return { ok: false, problem: problem('internal_error', 'A part of the sweep failed on our side; ask again to resume.') }
     }
   }
 
