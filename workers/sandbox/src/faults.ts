@@ -39,6 +39,7 @@ export const configPatchSchema = z
     script: z.array(z.enum(FAULTS)).max(10_000),
     thumbTtlSeconds: z.number().int().min(-86_400).max(30 * 86_400),
     pile: z.object({ lon: z.number().min(-180).max(180), lat: z.number().min(-85).max(85), count: z.number().int().min(1).max(10_000) }).strict().nullable(),
+    rejectTokens: z.array(z.string().regex(/^h:[0-9a-f]{8}$/)).max(100),
   })
   .partial()
   .strict()
@@ -64,6 +65,11 @@ export interface SandboxConfig {
   thumbTtlSeconds: number
   /** Extra map features, all on one point (more than the cap there: no request can be complete). */
   pile: { lon: number; lat: number; count: number } | null
+  /**
+   * Tokens answered 401 code 190 although they look valid, named by their stats hash (`h:…`, see
+   * `tokenHash`), never in clear: lets a test reject one client's token while the server's works.
+   */
+  rejectTokens: string[]
 }
 
 export const DEFAULT_CONFIG: SandboxConfig = {
@@ -80,6 +86,7 @@ export const DEFAULT_CONFIG: SandboxConfig = {
   script: [],
   thumbTtlSeconds: 3600,
   pile: null,
+  rejectTokens: [],
 }
 
 export interface LatencyVars {

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import app from './index'
+import { tokenHash } from './stats'
 import { getWorld } from './world'
 
 const ORIGIN = 'http://sandbox.test'
@@ -151,6 +152,21 @@ describe('sandbox control routes', () => {
     for (const pile of [{ lon: 0, lat: 0, count: 0 }, { lon: 181, lat: 0, count: 5 }, { lon: 0, lat: 0, count: 5, extra: 1 }, { lon: 0, lat: 0 }]) {
       expect((await post('/__sandbox/config', { pile })).status, JSON.stringify(pile)).toBe(400)
     }
+  })
+
+  it('refuses the tokens named by hash in rejectTokens, and only those', async () => {
+    const other = 'MLY|5151|fedcba'
+    const cfg = await (await post('/__sandbox/config', { rejectTokens: [tokenHash(other)] })).json()
+    expect(cfg).toMatchObject({ rejectTokens: [tokenHash(other)] })
+    const refused = await json('/image_ids?sequence_id=x', { authorization: `OAuth ${other}` })
+    expect(refused.status).toBe(401)
+    expect(refused.body.error).toMatchObject({ type: 'OAuthException', code: 190 })
+    expect((await get('/image_ids?sequence_id=x')).status).toBe(200)
+    expect((await json('/__sandbox/stats', {})).body.tokensSeen).toEqual([tokenHash(other), tokenHash(TOKEN)])
+    // Hashes only: a token in clear is refused as a config.
+    expect((await post('/__sandbox/config', { rejectTokens: [other] })).status).toBe(400)
+    await post('/__sandbox/reset')
+    expect((await get('/image_ids?sequence_id=x', { authorization: `OAuth ${other}` })).status).toBe(200)
   })
 
   it('waits the configured latency', async () => {

@@ -13,6 +13,7 @@ import { Hono, type Context } from 'hono'
 import type { Env } from './env'
 import { configPatchSchema, sleep, type RouteKind } from './faults'
 import { faults, stats } from './state'
+import { tokenHash } from './stats'
 import { getWorld, featuresIn, pileFeatures, worldBuildMs, WORLD, type MapFeature } from './world'
 import { detectionsOfFeature, detectionsOfImage } from './detections'
 import { parseBBox, type BBox } from './geo'
@@ -136,7 +137,7 @@ function graph(kind: RouteKind | 'other', handler: Handler) {
       await sleep(faults.delayMs(env))
       if (token === null) return (res = missingToken())
       const valid = env.SANDBOX_TOKEN ? token === env.SANDBOX_TOKEN : token.startsWith('MLY|') && token.length > 4
-      if (!valid) return (res = invalidToken())
+      if (!valid || rejected(token)) return (res = invalidToken())
       const fault = faults.decide(kind)
       if (fault !== 'ok') {
         stats.fault(fault)
@@ -147,6 +148,12 @@ function graph(kind: RouteKind | 'other', handler: Handler) {
       stats.end(res?.status ?? 500)
     }
   }
+}
+
+/** A token the config names (by its stats hash) to be refused although it looks valid. */
+function rejected(token: string): boolean {
+  const list = faults.config.rejectTokens
+  return list.length > 0 && list.includes(tokenHash(token))
 }
 
 /** The world's features in the box, plus the configured pile's. */
