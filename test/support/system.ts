@@ -42,6 +42,10 @@ export interface SandboxStats {
   byRoute: Record<string, number>
   authorization_headers_seen: number
   query_tokens_seen: number
+  /** Distinct tokens seen, as `h:<hash>` (workers/sandbox/src/stats.ts `tokenHash`), first seen first. */
+  tokensSeen: string[]
+  statuses: Record<string, number>
+  faults: Record<string, number>
   urls: string[]
 }
 
