@@ -18,6 +18,8 @@ export type ProblemCode =
   | 'route_not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'job_not_ready'
+  | 'job_interrupted'
   | 'invalid_token'
   | 'upstream_rate_limited'
   | 'upstream_unavailable'
@@ -39,6 +41,9 @@ const STATUS: Record<ProblemCode, number> = {
   route_not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  job_not_ready: 409,
+  // The job lost the caller's token (kept in memory only) and must be submitted again.
+  job_interrupted: 503,
   invalid_token: 401,
   upstream_rate_limited: 503,
   upstream_unavailable: 503,
@@ -61,6 +66,8 @@ const TITLE: Record<ProblemCode, string> = {
   route_not_found: 'No such route',
   method_not_allowed: 'Method not allowed',
   payload_too_large: 'Payload too large',
+  job_not_ready: 'The job has no result yet',
+  job_interrupted: 'The job was interrupted',
   invalid_token: 'The upstream rejected the access token',
   upstream_rate_limited: 'Upstream rate limit reached',
   upstream_unavailable: 'Upstream unavailable',

@@ -7,7 +7,7 @@
 import { zValidator } from '@hono/zod-validator'
 import type { Context, ValidationTargets } from 'hono'
 import { z } from 'zod'
-import { problem, problemResponse, type ProblemCode } from './problem'
+import { problem, problemResponse, type Problem, type ProblemCode } from './problem'
 
 /** Problem code a schema's failures report, when not the target's default. */
 const problemCodes = z.registry<{ problemCode: ProblemCode }>()
@@ -199,16 +199,15 @@ const TARGET_NOUN: Partial<Record<keyof ValidationTargets, string>> = {
 export function validate<Target extends keyof ValidationTargets, T extends z.ZodType>(target: Target, schema: T, opts: ValidateOptions = {}) {
   const mw = zValidator(target, schema, (result) => {
     if (result.success) return
-    const issues = result.error.issues.map((iss) => ({
-      name: iss.path.map(String).join('.'),
-      reason: iss.message,
-      code: codeFor(schema, iss.path),
-    }))
-    const first = issues[0]
-    const code = opts.code ?? first?.code ?? (target === 'json' ? 'invalid_body' : 'invalid_parameter')
     const noun = TARGET_NOUN[target] ?? 'Input'
-    const detail = first ? (first.name ? `${noun} '${first.name}' ${first.reason}.` : `${target === 'json' ? 'The request body' : noun} ${first.reason}.`) : 'The request is not valid.'
-    return problemResponse(problem(code, detail, { invalid_params: issues.map(({ name, reason }) => ({ name, reason })) }))
+    return problemResponse(
+      validationProblem(schema, result.error.issues, {
+        noun,
+        whole: target === 'json' ? 'The request body' : noun,
+        code: opts.code ?? (target === 'json' ? 'invalid_body' : 'invalid_parameter'),
+        override: opts.code !== undefined,
+      }),
+    )
   })
   if (target !== 'json') return mw
   // Hono reads JSON bodies itself: a wrong Content-Type or malformed JSON never reaches the hook.
@@ -231,6 +230,38 @@ export function validate<Target extends keyof ValidationTargets, T extends z.Zod
     }
   }
   return json
+}
+
+export interface ValidationProblemOptions {
+  /** How a member is named in the detail, e.g. `Query parameter` → "Query parameter 'bbox' …". */
+  noun: string
+  /** How the whole input is named when an issue has no path, e.g. `The request body`. */
+  whole?: string
+  /** The code when the failing schema registered none (e.g. `invalid_bbox` for {@link bboxParam}). */
+  code: ProblemCode
+  /** Use `code` even where a schema registered another. */
+  override?: boolean
+}
+
+/**
+ * The 400 problem {@link validate} answers for failed `issues` of `schema`: the detail names the
+ * first member and why, `invalid_params` lists every issue, the code is the one the failing
+ * member's schema registered (e.g. `invalid_bbox`), else `opts.code`.
+ *
+ * @example
+ * const r = z.object({ bbox: bboxParam }).safeParse({ bbox: '1,2' })
+ * if (!r.success) validationProblem(schema, r.error.issues, { noun: 'Param', code: 'invalid_parameter' }) // code invalid_bbox
+ */
+export function validationProblem(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], opts: ValidationProblemOptions): Problem {
+  const named = issues.map((iss) => ({
+    name: iss.path.map(String).join('.'),
+    reason: iss.message,
+    code: codeFor(schema, iss.path),
+  }))
+  const first = named[0]
+  const code = opts.override ? opts.code : (first?.code ?? opts.code)
+  const detail = first ? (first.name ? `${opts.noun} '${first.name}' ${first.reason}.` : `${opts.whole ?? opts.noun} ${first.reason}.`) : 'The request is not valid.'
+  return problem(code, detail, { invalid_params: named.map(({ name, reason }) => ({ name, reason })) })
 }
 
 /** The code registered for the schema at `path` (or for the whole schema), if any. */
