@@ -6,40 +6,53 @@ import realDetections from './fixtures/real-detections.json'
 import { useSystem } from './support/system'
 import { expectProblem } from './support/problem'
 import { polygonsOf, referencePolygons } from './support/reference-decode'
+import { featureDetectionsTruth, featureSeenIn, imageDetectionsTruth, imageSize, imageWithDetections, tokenHash } from './support/truth'
 
 const t = useSystem()
 
 describe('GET /v1/images/{id}/detections', () => {
   it('decodes the real Mapillary detections to the formula’s pixels, y down', async () => {
-    const res = await t.sys.json(`/v1/images/${t.world.sampleImages.realDetections}/detections`)
+    const id = t.world.sampleImages.realDetections
+    const res = await t.sys.json(`/v1/images/${id}/detections`)
     expect(res.status).toBe(200)
     const { image, detections } = res.body
-    expect(image.width).toBeGreaterThan(0)
+    // The image's size from the stand-in's world, not from the answer under test.
+    const { width, height } = imageSize(id)
+    expect(width).not.toBe(height)
+    expect(image).toMatchObject({ id, width, height })
     expect(image.thumb_original_url).toMatch(/^https?:\/\//)
+    expect(detections.map((d: any) => d.id).sort()).toEqual(realDetections.detections.map((d) => d.id).sort())
     for (const real of realDetections.detections) {
       const d = detections.find((x: any) => x.id === real.id)
       expect(d, `detection ${real.id}`).toBeDefined()
       expect(d.geometry).toBe(real.geometry)
-      const ring = real.tile_rings[0]!.map(([x, y]) => [(x! / 4096) * image.width, (y! / 4096) * image.height])
+      const ring = real.tile_rings[0]!.map(([x, y]) => [(x! / 4096) * width, (y! / 4096) * height])
       expect(d.pixel_geometry.type).toBe('Polygon')
       expectCoordsClose(d.pixel_geometry.coordinates, [[...ring, ring[0]]])
     }
   })
 
   it('gives multipolygons and holes, equal to an independent decoder to 1e-6 px', async () => {
-    const res = await t.sys.json(`/v1/images/${t.world.sampleImages.multipolygonWithHoles}/detections`)
+    const id = t.world.sampleImages.multipolygonWithHoles
+    const res = await t.sys.json(`/v1/images/${id}/detections`)
     expect(res.status).toBe(200)
     const { image, detections } = res.body
+    const { width, height } = imageSize(id)
+    expect(width).not.toBe(height)
+    expect(image).toMatchObject({ id, width, height })
     expect(detections.some((d: any) => d.pixel_geometry.type === 'MultiPolygon')).toBe(true)
     expect(detections.some((d: any) => polygonsOf(d.pixel_geometry).some((p) => p.length > 1))).toBe(true)
-    for (const d of detections) {
-      expectCoordsClose(polygonsOf(d.pixel_geometry), referencePolygons(d.geometry, image.width, image.height))
+    // Every detection of the image, each geometry as the stand-in made it, decoded independently.
+    const truth = imageDetectionsTruth(id, ['value', 'geometry'])
+    expect(detections.map((d: any) => ({ id: d.id, value: d.value, geometry: d.geometry }))).toEqual(truth)
+    for (const [i, d] of detections.entries()) {
+      expectCoordsClose(polygonsOf(d.pixel_geometry), referencePolygons(truth[i]!.geometry as string, width, height))
       for (const polygon of polygonsOf(d.pixel_geometry))
         for (const ring of polygon) for (const [x, y] of ring) {
           expect(x).toBeGreaterThanOrEqual(0)
-          expect(x).toBeLessThanOrEqual(image.width)
+          expect(x).toBeLessThanOrEqual(width)
           expect(y).toBeGreaterThanOrEqual(0)
-          expect(y).toBeLessThanOrEqual(image.height)
+          expect(y).toBeLessThanOrEqual(height)
         }
     }
   })
@@ -54,6 +67,25 @@ describe('GET /v1/images/{id}/detections', () => {
   it('404s a map feature id asked for as an image, and an image id asked for as a map feature', async () => {
     expectProblem(await t.sys.json(`/v1/images/${t.world.sampleMapFeatures.seenInSeveralImages}/detections`), 404, 'not_found')
     expectProblem(await t.sys.json(`/v1/map-features/${t.world.sampleImages.ordinary}/images`), 404, 'not_found')
+    // Regression: the upstream serves /{id}/detections for an image too; asked as a map feature, it is still 404.
+    expectProblem(await t.sys.json(`/v1/map-features/${t.world.sampleImages.ordinary}/detections`), 404, 'not_found')
+    expectProblem(await t.sys.json(`/v1/map-features/${t.world.sampleImages.multipolygonWithHoles}/detections`), 404, 'not_found')
+  })
+
+  it('calls the upstream with the client’s own token on both detection routes, and only with it', async () => {
+    const own = 'MLY|31337|00112233445566778899aabbccddeeff'
+    // Ids no other test here asks for: nothing of theirs is in KV yet, so the upstream must be called.
+    const image = imageWithDetections(3, [t.world.sampleImages.multipolygonWithHoles, t.world.sampleImages.ordinary])
+    const feature = featureSeenIn(2, [t.world.sampleMapFeatures.seenInSeveralImages])
+    for (const path of [`/v1/images/${image}/detections`, `/v1/map-features/${feature}/detections`]) {
+      await t.sys.sandboxControl.reset()
+      const res = await t.sys.json(path, { headers: { authorization: `OAuth ${own}` } })
+      expect(res.status, path).toBe(200)
+      const stats = await t.sys.sandboxControl.stats()
+      expect(stats.requests, path).toBeGreaterThan(0)
+      expect(stats.tokensSeen, path).toEqual([tokenHash(own)])
+      expect(stats.authorization_headers_seen, path).toBe(stats.requests)
+    }
   })
 })
 
@@ -62,11 +94,17 @@ describe('GET /v1/map-features/{id}/detections', () => {
     const id = t.world.sampleMapFeatures.seenInSeveralImages
     const res = await t.sys.json(`/v1/map-features/${id}/detections`)
     expect(res.status).toBe(200)
-    const images = new Set(res.body.detections.map((d: any) => d.image.id))
-    expect(images.size).toBe(t.world.sampleMapFeatures.seenInSeveralImagesCount)
-    for (const d of res.body.detections) {
-      expect(d.image).toMatchObject({ id: expect.any(String), width: expect.any(Number), height: expect.any(Number), thumb_original_url: expect.any(String) })
-      expectCoordsClose(polygonsOf(d.pixel_geometry), referencePolygons(d.geometry, d.image.width, d.image.height))
+    expect(res.body.map_feature.id).toBe(id)
+    const truth = featureDetectionsTruth(id)
+    expect(truth.length).toBe(t.world.sampleMapFeatures.seenInSeveralImagesCount)
+    expect(res.body.detections.map((d: any) => d.id).sort()).toEqual(truth.map((d) => d.id).sort())
+    for (const want of truth) {
+      const d = res.body.detections.find((x: any) => x.id === want.id)
+      // Each detection's image and its size from the stand-in's world, the geometry decoded independently.
+      const size = imageSize(want.image)
+      expect(d.image).toMatchObject({ id: want.image, ...size, thumb_original_url: expect.stringMatching(/^https?:\/\//) })
+      expect({ value: d.value, geometry: d.geometry }).toEqual({ value: want.value, geometry: want.geometry })
+      expectCoordsClose(polygonsOf(d.pixel_geometry), referencePolygons(want.geometry, size.width, size.height))
     }
   })
 

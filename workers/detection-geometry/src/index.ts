@@ -13,6 +13,7 @@ import { pixelGeometry } from '../../../shared/mvt/pixel-geometry'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { clientForRequest } from '../../../shared/upstream/request-client'
 import { imageMeta } from './image-meta'
+import { requireMapFeature } from './map-feature-kind'
 import type { Env } from './env'
 
 interface Detection {
@@ -44,13 +45,17 @@ app.get('/v1/map-features/:mapFeatureId/detections', validate('param', z.object(
   const client = clientForRequest(c.env, c.req.header('authorization'))
   const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
   const key = await cacheKey('mf-detections', { id })
-  const { value: detections } = await cached(
-    c.env.CACHE,
-    key,
-    TTL.detections,
-    async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data,
-    { defer },
-  )
+  // The upstream lists detections of an image id too: an id of another kind is 404 like elsewhere.
+  const [{ value: detections }] = await Promise.all([
+    cached(
+      c.env.CACHE,
+      key,
+      TTL.detections,
+      async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data,
+      { defer },
+    ),
+    requireMapFeature(c.env.CACHE, client, id, defer),
+  ])
   const imageIds = [...new Set(detections.flatMap((d) => (d.image?.id ? [d.image.id] : [])))]
   const images = new Map((await Promise.all(imageIds.map((i) => imageMeta(c.env.CACHE, client, i, defer)))).map((m) => [m.id, m]))
   return answer(
