@@ -130,3 +130,60 @@ describe('cached', () => {
     expect(puts).toHaveLength(0)
   })
 })
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('cacheKey, pinned', () => {
+  it('hashes the parts as JSON with sorted names, whatever the insertion order', async () => {
+    // printf '%s' '{"bbox":"1,2,3,4","fields":"id","zoom":18}' | sha256sum
+    const expected = 'mf-bbox:v1:5cbad5b8a43676bc84f318cdb0998bddc2b84d510d6f56817125fbd86fa8794b'
+    expect(await cacheKey('mf-bbox', { zoom: 18, fields: 'id', bbox: '1,2,3,4' })).toBe(expected)
+    expect(await cacheKey('mf-bbox', { fields: 'id', zoom: 18, bbox: '1,2,3,4', object_values: undefined })).toBe(expected)
+    expect(await cacheKey('mf-bbox', { bbox: '1,2,3,4', zoom: 18, fields: 'id' })).toBe(expected)
+  })
+
+  it('rejects a part that is not a finite number (JSON would turn it into null), naming it', async () => {
+    await expect(cacheKey('cell', { zoom: Number.NaN })).rejects.toThrow(new TypeError("cacheKey: part 'zoom' is not a finite number"))
+    await expect(cacheKey('cell', { zoom: Number.POSITIVE_INFINITY })).rejects.toThrow(TypeError)
+  })
+})
+
+describe('cached, pinned', () => {
+  it('reads KV as text', async () => {
+    const types: string[] = []
+    const kv: KVLike = {
+      async get(_key, type) {
+        types.push(type)
+        return '"stored"'
+      },
+      async put() {},
+    }
+    expect(await cached(kv, 'k', 300, async () => 'fresh')).toEqual({ value: 'stored', hit: true })
+    expect(types).toEqual(['text'])
+  })
+
+  it('answers undefined from produce without storing anything', async () => {
+    const { kv, puts } = memoryKv()
+    expect(await cached(kv, 'k', 300, async () => undefined)).toEqual({ value: undefined, hit: false })
+    expect(puts).toEqual([])
+  })
+})
+
+describe('the 25 MiB value limit, in UTF-8 bytes', () => {
+  const MiB = 1024 * 1024
+  async function stored(text: string): Promise<boolean> {
+    const { kv, puts } = memoryKv()
+    await cachedText(kv, 'k', 300, async () => text)
+    return puts.length === 1
+  }
+
+  it('stores ASCII up to exactly 25 MiB, past a third of it too', async () => {
+    expect(await stored('x'.repeat(9 * MiB))).toBe(true)
+    expect(await stored('x'.repeat(25 * MiB))).toBe(true)
+    expect(await stored('x'.repeat(25 * MiB + 1))).toBe(false)
+  })
+
+  it('counts two bytes for an é: 12.5 Mi of them fit, one more byte does not', async () => {
+    expect(await stored('é'.repeat(12.5 * MiB))).toBe(true)
+    expect(await stored('é'.repeat(12.5 * MiB) + 'x')).toBe(false)
+  })
+})
