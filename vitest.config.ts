@@ -63,10 +63,31 @@ export default defineConfig({
         },
       },
       {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './test/engine/wrangler.toml' },
+            miniflare: {
+              bindings: {
+                MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
+                MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'runtime-engine',
+          include: ['test/engine/**/*.test.ts'],
+          globalSetup: ['test/support/upstream-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           environment: 'node',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/engine/**'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -87,6 +87,15 @@ export class GraphClient {
   readonly #random: () => number
   readonly #now: () => number
   readonly #limiter: Limiter
+  #lastFailure: UpstreamError | undefined
+
+  /**
+   * The upstream's last failed answer, whether or not a retry then succeeded: when the budget ends
+   * a call's retries (`budget_exhausted`), this names what the upstream kept answering.
+   */
+  get lastFailure(): UpstreamError | undefined {
+    return this.#lastFailure
+  }
 
   constructor(opts: GraphClientOptions) {
     if (!opts.token || !TOKEN_SHAPE.test(opts.token)) throw new TypeError('GraphClient: the access token is missing or malformed')
@@ -128,6 +137,7 @@ export class GraphClient {
           tokenSource: this.tokenSource,
           attempts: attempt,
         })
+      if (f.reason !== 'budget_exhausted') this.#lastFailure = fail()
       if (!f.retryable || attempt >= this.#maxAttempts) throw fail()
       let delay = backoffDelay(attempt, this.#baseDelayMs, this.#maxDelayMs, this.#random)
       if (f.retryAfterSeconds !== undefined) {

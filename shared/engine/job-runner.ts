@@ -1,0 +1,546 @@
+/**
+ * @module
+ * The durable job engine: one Durable Object's worth of fan-out, whatever the task.
+ *
+ * A job object is named by its normalised question (and the caller's upstream identity), so
+ * identical questions meet in one object and share its work. `run()` plans (the task's `plan`),
+ * stores the units and works through them in slices: at most `SUBREQUEST_BUDGET` upstream attempts
+ * (retries included) and 6 in flight each, the first in the calling invocation, the next ones in
+ * alarms (an alarm is armed behind the inline slice as a watchdog). Each unit's outcome is one
+ * transaction, so an evicted object resumes where it stopped, losing nothing and doing nothing
+ * twice. Waiting callers get the whole answer (the task's `answer`) or a problem, never a part.
+ *
+ * Roles: `whole` runs every unit itself. A job with many units is a `coordinator`: it splits its
+ * units across `part` objects (one per contiguous run of units, each with its own budget and 6
+ * connections), waits for them and joins their results in order.
+ */
+import { problem, type Problem } from '../http/problem'
+import { partition, shardCount, type ShardSettings } from '../fanout/shards'
+import { pump } from '../fanout/pump'
+import { callObject } from '../fanout/call-object'
+import type { GraphClient } from '../upstream/client'
+import { UpstreamError, type UpstreamReason } from '../upstream/errors'
+import { noTokenProblem, sliceClient, subrequestBudget, type UpstreamSettings } from '../upstream/request-client'
+import { upstreamProblem } from '../upstream/to-problem'
+import { JobStore, type JobRole, type JobRow, type SliceCounts, type SliceRow, type StoredUnit } from './job-store'
+import type { Failure, Task, UnitResult } from './task'
+
+export type JobAnswer =
+  /** `body`: the answer's JSON text (a multi-megabyte answer is not parsed and written again). */
+  | { ok: true; body: string; requests: number }
+  | { ok: false; problem: Problem; headers?: Record<string, string>; requests: number }
+
+/** What a part gives its coordinator: every finished unit of its own as `[unit JSON, result]`. */
+export type PartAnswer =
+  | { ok: true; results: Array<[string, string]>; units: number; requests: number }
+  | { ok: false; problem: Problem; headers?: Record<string, string>; requests: number }
+
+export interface JobProgress {
+  state: JobRow['state'] | 'empty'
+  role: JobRole | 'empty'
+  shards: number
+  /** Units finished (a split unit counts: its children replace it). */
+  done: number
+  /** Units known so far (a split adds its children). */
+  total: number
+  pending: number
+  failed: number
+  /** Upstream fetch attempts, retries included. */
+  requests: number
+  retries: number
+  startedAt: number | null
+  updatedAt: number | null
+  slices: SliceRow[]
+}
+
+/** The part objects of a coordinator, reached by name. */
+export interface PartStub {
+  runPart(name: string, params: unknown, units: string[], clientToken?: string): Promise<PartAnswer>
+  progress(): Promise<JobProgress>
+}
+
+export interface EngineOptions {
+  /** Connections one invocation may hold (Workers: 6 fetches awaiting headers). */
+  maxInFlight: number
+  /** Attempts per upstream request inside a slice (the client's retries). */
+  attemptsPerRequest: number
+  /** Slices in which one unit may fail transiently before the job fails. */
+  maxUnitTries: number
+  /** Slices in a row that finish no unit before the job gives up. */
+  maxStalls: number
+  /** Slices in a row cut short by an error of ours before the job gives up. */
+  maxErrors: number
+  /** A finished job answers from storage this long, then a new question runs afresh (as long as its KV copy lives). */
+  resultTtlMs: number
+  /** Tables are emptied this long after the job ended (at least `resultTtlMs`). */
+  retainMs: number
+  /** When a slice runs in a caller's invocation, the alarm that resumes the work if it is cut off. */
+  watchdogMs: number
+  /** How often a waiting call re-reads storage (the finishing slice normally wakes it at once). */
+  pollMs: number
+  /** A waiting call answers "still running" (503, Retry-After) after this; default: waits to the end. */
+  maxWaitMs?: number
+  /** Longest Retry-After a slice waits for inside its invocation; a longer one delays the next alarm. */
+  maxRetryAfterInSliceSeconds: number
+  maxAlarmDelayMs: number
+  /** Split jobs with many units across part objects; absent: never. */
+  shards?: ShardSettings
+}
+
+export const ENGINE_DEFAULTS: EngineOptions = {
+  maxInFlight: 6,
+  attemptsPerRequest: 3,
+  maxUnitTries: 3,
+  maxStalls: 3,
+  maxErrors: 3,
+  resultTtlMs: 3600_000,
+  retainMs: 3600_000,
+  watchdogMs: 5_000,
+  pollMs: 1_000,
+  maxRetryAfterInSliceSeconds: 5,
+  maxAlarmDelayMs: 60_000,
+}
+
+/** Upstream failures that may pass: the unit is tried again in a later slice. */
+const TRANSIENT: ReadonlySet<UpstreamReason> = new Set(['rate_limited', 'unavailable', 'timeout', 'dropped', 'bad_response'])
+
+/**
+ * The part `k` (from 0) of a job split across `of` parts.
+ * @example partName('seq:kx7r2u|id|px0', 1, 4) // 'seq:kx7r2u|id|px0#2/4'
+ */
+export function partName(name: string, k: number, of: number): string {
+  return `${name}#${k + 1}/${of}`
+}
+
+/** The Durable Object side a runner needs: its state, its settings and, to shard, its parts. */
+export interface EngineHost {
+  ctx: DurableObjectState
+  settings: UpstreamSettings
+  part?: (name: string) => PartStub
+}
+
+export class JobRunner<P, U> {
+  readonly store: JobStore
+  readonly #host: EngineHost
+  readonly #task: Task<P, U>
+  readonly #o: EngineOptions
+  /** A caller's own token for the running job: memory only (never storage, a key or a log). */
+  #clientToken: string | undefined
+  #work: Promise<JobAnswer> | null = null
+  #planning: Promise<(Failure & { requests: number }) | null> | null = null
+  #slicing = false
+  readonly #waiters = new Set<() => void>()
+
+  constructor(host: EngineHost, task: Task<P, U>, options: Partial<EngineOptions> = {}) {
+    this.#host = host
+    this.#task = task
+    this.#o = { ...ENGINE_DEFAULTS, ...options }
+    this.store = new JobStore(host.ctx.storage)
+  }
+
+  /** The whole answer of the job `name` for `params`: stored when done, else planned, run (or joined) and awaited. */
+  async run(name: string, params: P, clientToken?: string): Promise<JobAnswer> {
+    const text = JSON.stringify(params)
+    if (!this.#claim(name, text, undefined)) return this.#busy()
+    const job = this.store.job()
+    if (job?.state === 'done' && job.role === 'whole') return this.#answer()
+    return (this.#work ??= this.#drive(name, params, text, clientToken).finally(() => (this.#work = null)))
+  }
+
+  /** One part of a coordinator's job: `units` (unit JSON texts) run here like a whole job; answers their results. */
+  async runPart(name: string, params: P, units: string[], clientToken?: string): Promise<PartAnswer> {
+    const text = JSON.stringify(params)
+    if (!this.#claim(name, text, units)) return this.#busy()
+    if (this.store.job()?.state !== 'done') await (this.#work ??= this.#drive(name, params, text, clientToken, units).finally(() => (this.#work = null)))
+    const job = this.store.job()
+    const requests = this.store.spent().requests
+    if (!job) return { ok: false, problem: problem('internal_error', 'A part of the job lost its plan.'), requests }
+    if (job.state === 'failed') return { ok: false, problem: job.problem ?? problem('internal_error', 'A part of the job failed.'), ...(job.headers ? { headers: job.headers } : {}), requests }
+    if (job.state !== 'done') return this.#stillRunning(requests)
+    return { ok: true, results: this.store.results(), units: units.length, requests }
+  }
+
+  /**
+   * Whether this object may serve the job: it is empty, holds the same job, or holds another one
+   * (or an expired answer) that is not running and can be forgotten now.
+   */
+  #claim(name: string, params: string, units: string[] | undefined): boolean {
+    const job = this.store.job()
+    if (!job) return true
+    const expired = job.state !== 'running' && job.finishedAt !== undefined && Date.now() - job.finishedAt > this.#o.resultTtlMs
+    const otherUnits = units !== undefined && !sameList(this.store.units(), units)
+    if (job.name === name && job.params === params && !expired && !otherUnits) return true
+    if (this.#work || this.#slicing) return false
+    this.store.clear()
+    return true
+  }
+
+  async #drive(name: string, params: P, text: string, clientToken: string | undefined, units?: string[]): Promise<JobAnswer> {
+    let job = this.store.job()
+    let spent = 0
+    if (!job) {
+      this.#clientToken = clientToken
+      const failed = await (this.#planning ??= this.#plan(name, params, text, units).finally(() => (this.#planning = null)))
+      if (failed) return { ok: false, problem: failed.problem, ...(failed.headers ? { headers: failed.headers } : {}), requests: failed.requests }
+      job = this.store.job()
+      if (!job) return { ok: false, problem: problem('internal_error', 'The job lost its plan.'), requests: 0 }
+      spent = this.store.spent().requests
+    }
+    if (job.role === 'coordinator') {
+      if (job.state === 'failed') this.store.retry(Date.now())
+      return this.#gather(job, params, clientToken)
+    }
+    if (job.state === 'done') return this.#answer()
+    if (job.state === 'failed') {
+      this.#clientToken = clientToken
+      this.store.retry(Date.now())
+    } else if (!this.#clientToken && clientToken && !this.#slicing) {
+      // Running after an eviction lost the starter's token: this caller's own (same identity) pays from now on.
+      this.#clientToken = clientToken
+    }
+    if (!this.#slicing) {
+      // This call has made at most its planning requests: the next slice runs right here with what
+      // is left of the budget, one alarm hop sooner; the alarm behind it takes over if it is cut off.
+      await this.#host.ctx.storage.setAlarm(Date.now() + this.#o.watchdogMs)
+      void this.#guarded(() => this.#slice(spent))
+    }
+    await this.#settled()
+    return this.#answer()
+  }
+
+  /** Plans and stores the job; answers the failure that stopped planning (stored as the job's), or null. */
+  async #plan(name: string, params: P, text: string, given?: string[]): Promise<(Failure & { requests: number }) | null> {
+    const now = Date.now()
+    if (given) {
+      this.store.start({ name, role: 'part', params: text }, given.map((u) => [this.#task.unitKey(JSON.parse(u) as U), u] as const), now)
+      return null
+    }
+    const client = this.#client()
+    let planned
+    if (!client) planned = { ok: false as const, problem: noTokenProblem() }
+    else {
+      try {
+        planned = await this.#task.plan(params, client)
+      } catch (e) {
+        if (!(e instanceof UpstreamError)) throw e
+        planned = { ok: false as const, ...this.#failureOf(e, undefined, client.tokenSource) }
+      }
+    }
+    const counts = client ? countsOf(client) : undefined
+    // Nothing is stored for a plan that failed: the next call plans again.
+    if (!planned.ok) return { problem: planned.problem, ...(planned.headers ? { headers: planned.headers } : {}), requests: counts?.attempts ?? 0 }
+    const limit = this.#task.limit?.(params)
+    if (limit && planned.units.length + (counts?.attempts ?? 0) > limit.maxRequests) {
+      const f = limit.failure(planned.units.length + (counts?.attempts ?? 0))
+      return { ...f, requests: counts?.attempts ?? 0 }
+    }
+    const shards = this.#o.shards && this.#host.part ? shardCount(planned.units.length, this.#o.shards) : 1
+    const rows = planned.units.map((u) => [this.#task.unitKey(u), JSON.stringify(u)] as const)
+    this.store.start({ name, role: shards > 1 ? 'coordinator' : 'whole', params: text, shards }, rows, now, counts && counts.attempts > 0 ? counts : undefined)
+    // A coordinator runs no slice; its alarm only forgets the plan if its parts never finish.
+    if (shards > 1) await this.#host.ctx.storage.setAlarm(Date.now() + this.#o.retainMs)
+    return null
+  }
+
+  /** A coordinator's job: every part run (or joined, or answered from storage) at once, joined in order. */
+  async #gather(job: JobRow, params: P, clientToken: string | undefined): Promise<JobAnswer> {
+    const part = this.#host.part!
+    const parts = partition(this.store.units(), job.shards)
+    const answers = await Promise.all(
+      parts.map(async (units, k): Promise<PartAnswer> => {
+        const name = partName(job.name, k, parts.length)
+        try {
+          // RPC's Serializable mapping cannot follow Problem's open members: the shape is PartAnswer.
+          return await callObject(() => part(name), (stub) => stub.runPart(name, params, units, clientToken))
+        } catch (e) {
+          console.error('job engine: a part failed', e instanceof Error ? e.name : typeof e)
+          return { ok: false, problem: problem('internal_error', 'A part of the job failed on our side; ask again to resume.'), requests: 0 }
+        }
+      }),
+    )
+    let requests = this.store.spent().requests
+    for (const a of answers) requests += a.requests
+    const failed = answers.find((a) => !a.ok)
+    if (failed && !failed.ok) return this.#end('failed', { problem: failed.problem, headers: failed.headers ?? {} }, requests)
+    // Whole or not at all: every part must answer for exactly the units it was given.
+    const short = answers.findIndex((a, k) => a.ok && a.units !== parts[k]!.length)
+    if (short >= 0) return this.#end('failed', { problem: problem('internal_error', `Part ${short + 1} of the job answered for other units; ask again to resume.`) }, requests)
+    const results = answers.flatMap((a) => (a.ok ? a.results : []))
+    const out = this.#task.answer(params, results.map(([u, result]) => ({ unit: JSON.parse(u) as U, result })))
+    if (!out.ok) return this.#end('done', undefined, requests, { ok: false, problem: out.problem, ...(out.headers ? { headers: out.headers } : {}), requests })
+    return this.#end('done', undefined, requests, { ok: true, body: out.body, requests })
+  }
+
+  async #end(state: 'done' | 'failed', failure: Failure | undefined, requests: number, answer?: JobAnswer): Promise<JobAnswer> {
+    this.store.finish(state, Date.now(), failure)
+    await this.#host.ctx.storage.setAlarm(Date.now() + this.#o.retainMs)
+    this.#wake()
+    return answer ?? { ok: false, problem: failure!.problem, ...(failure!.headers ? { headers: failure!.headers } : {}), requests }
+  }
+
+  /** The job's numbers; a coordinator's are its parts' summed. */
+  async progress(): Promise<JobProgress> {
+    const job = this.store.job()
+    const c = this.store.counts()
+    const spent = this.store.spent()
+    const own: JobProgress = {
+      state: job?.state ?? 'empty',
+      role: job?.role ?? 'empty',
+      shards: job?.shards ?? 1,
+      done: c.done + c.split,
+      total: c.pending + c.done + c.split + c.failed,
+      pending: c.pending,
+      failed: c.failed,
+      requests: spent.requests,
+      retries: spent.retries,
+      startedAt: job?.createdAt ?? null,
+      updatedAt: job?.updatedAt ?? null,
+      slices: this.store.slices(),
+    }
+    if (!job || job.role !== 'coordinator' || !this.#host.part) return own
+    const parts = await Promise.all(Array.from({ length: job.shards }, (_, k) => this.#host.part!(partName(job.name, k, job.shards)).progress()))
+    const sum = (key: 'done' | 'failed' | 'requests' | 'retries') => parts.reduce((a, p) => a + p[key], 0)
+    // Before a part has planned, its units count as pending here.
+    const total = Math.max(own.total, parts.reduce((a, p) => a + p.total, 0))
+    return {
+      ...own,
+      done: sum('done'),
+      failed: sum('failed'),
+      total,
+      pending: total - sum('done') - sum('failed'),
+      requests: own.requests + sum('requests'),
+      retries: own.retries + sum('retries'),
+      updatedAt: Math.max(own.updatedAt ?? 0, ...parts.map((p) => p.updatedAt ?? 0)) || null,
+      slices: [...own.slices, ...parts.flatMap((p) => p.slices)],
+    }
+  }
+
+  /** One slice per alarm, or retention; never throws (a throwing alarm is retried blindly). */
+  async alarm(): Promise<void> {
+    await this.#guarded(async () => {
+      if (this.#slicing) return
+      const job = this.store.job()
+      if (!job) return
+      const now = Date.now()
+      if (job.state === 'running' && job.role === 'coordinator') {
+        // Its parts run the slices. This alarm only forgets a plan nobody came back for.
+        const end = job.createdAt + this.#o.retainMs
+        if (this.#work || now < end) await this.#host.ctx.storage.setAlarm(Math.max(end, now + this.#o.pollMs))
+        else this.store.clear()
+        return
+      }
+      if (job.state === 'running') return this.#slice(0)
+      const end = (job.finishedAt ?? 0) + this.#o.retainMs
+      if (now >= end) {
+        this.store.clear()
+        await this.#host.ctx.storage.deleteAlarm()
+      } else {
+        await this.#host.ctx.storage.setAlarm(end)
+      }
+    })
+  }
+
+  async #guarded(f: () => Promise<void>): Promise<void> {
+    try {
+      await f()
+    } catch (e) {
+      await this.#unexpected(e)
+    }
+  }
+
+  /** One invocation's share of the units: ≤ budget attempts (less `spent` already), ≤ 6 in flight. */
+  async #slice(spent: number): Promise<void> {
+    if (this.#slicing) return
+    const job = this.store.job()
+    if (!job || job.state !== 'running' || job.role === 'coordinator') return
+    this.#slicing = true
+    try {
+      await this.#runSlice(job, spent)
+    } finally {
+      this.#slicing = false
+    }
+  }
+
+  async #runSlice(job: JobRow, spent: number): Promise<void> {
+    const params = JSON.parse(job.params) as P
+    const perUnit = Math.max(1, this.#task.requestsPerUnit?.(params) ?? 1)
+    const full = subrequestBudget(this.#host.settings)
+    if (full < perUnit) {
+      return this.#fail({ problem: problem('subrequest_budget_exceeded', `SUBREQUEST_BUDGET (${full}) is below the ${perUnit} requests one unit needs.`) })
+    }
+    const limit = this.#task.limit?.(params)
+    const room = limit ? limit.maxRequests - this.store.spent().requests : Infinity
+    if (room < perUnit) return this.#fail(limit!.failure(this.store.spent().requests + perUnit))
+    const budget = Math.min(full - spent, room)
+    if (budget < perUnit) {
+      // The calling invocation spent its budget on planning: the alarm runs the first slice.
+      await this.#host.ctx.storage.setAlarm(Date.now())
+      return
+    }
+    const client = this.#client({ maxAttempts: Math.max(1, Math.min(this.#o.attemptsPerRequest, Math.floor(budget / perUnit))), maxRetryAfterSeconds: this.#o.maxRetryAfterInSliceSeconds, subrequestBudget: budget })
+    if (!client) return this.#fail({ problem: noTokenProblem() })
+    const queue = this.store.pending()
+    if (queue.length === 0) return this.#finish()
+    const before = this.store.spent().requests
+    const slice = this.store.beginSlice('run', budget, Date.now())
+    const counts = () => countsOf(client)
+    let done = 0
+    let retryAfter = 0
+    let failure: { e: UpstreamError; unit: StoredUnit } | undefined
+    let unexpected: unknown
+    let overLimit: Failure | undefined
+    let running = 0
+
+    await pump({
+      queue,
+      maxActive: Math.max(1, Math.floor(this.#o.maxInFlight / perUnit)),
+      fits: (starting) => !failure && !overLimit && unexpected === undefined && client.stats.attempts + (starting + 1) * perUnit <= budget,
+      run: async (unit) => {
+        running++
+        try {
+          const outcome = await this.#task.runUnit(JSON.parse(unit.unit) as U, params, client)
+          const children = outcome.children?.map((c) => [this.#task.unitKey(c), JSON.stringify(c)] as const)
+          if (children && limit) {
+            // Every unit costs at least one request: a split past the limit ends the job before it spends them.
+            const needed = before + client.stats.attempts + children.length + (this.store.counts().pending - running)
+            if (needed > limit.maxRequests) {
+              overLimit ??= limit.failure(needed)
+              return
+            }
+          }
+          queue.push(...this.store.complete(slice, unit, children ? { children } : { result: outcome.result ?? '' }, counts()))
+          done++
+        } catch (e) {
+          if (!(e instanceof UpstreamError)) {
+            unexpected ??= e
+            return
+          }
+          // Out of budget: the unit stays pending for the next slice, with a fresh budget.
+          if (e.reason === 'budget_exhausted') return
+          const last = !TRANSIENT.has(e.reason) || unit.tries + 1 >= this.#o.maxUnitTries
+          this.store.unitFailed(unit, last, slice, counts())
+          if (e.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter, e.retryAfterSeconds)
+          if (last) failure ??= { e, unit }
+        } finally {
+          running--
+        }
+      },
+    })
+    this.store.endSlice(slice, counts(), Date.now())
+
+    if (unexpected !== undefined) throw unexpected
+    if (overLimit) return this.#fail(overLimit)
+    if (failure) return this.#fail(this.#failureOf(failure.e, JSON.parse(failure.unit.unit) as U, client.tokenSource))
+    if (this.store.counts().pending === 0) return this.#finish()
+    const now = Date.now()
+    if (done === 0) {
+      const stalls = job.stalls + 1
+      if (stalls >= this.#o.maxStalls) {
+        // The budget kept ending the client's retries: name what the upstream kept answering.
+        const last = client.lastFailure
+        return this.#fail(last ? this.#failureOf(last, undefined, client.tokenSource) : { problem: problem('subrequest_budget_exceeded', 'The job made no progress within its subrequest budget.') })
+      }
+      this.store.setCounters(stalls, 0, now)
+    } else {
+      this.store.setCounters(0, 0, now)
+    }
+    await this.#host.ctx.storage.setAlarm(now + Math.min(this.#o.maxAlarmDelayMs, retryAfter * 1000))
+  }
+
+  #failureOf(e: UpstreamError, unit: U | undefined, source: 'server' | 'client'): Failure {
+    return this.#task.failure?.(e, unit, source) ?? upstreamProblem(e, source)
+  }
+
+  async #finish(): Promise<void> {
+    this.store.finish('done', Date.now())
+    await this.#ended()
+  }
+
+  async #fail(f: Failure): Promise<void> {
+    this.store.finish('failed', Date.now(), f)
+    await this.#ended()
+  }
+
+  async #ended(): Promise<void> {
+    // The caller's token served this job only: a later job uses its own caller's, or the server's.
+    this.#clientToken = undefined
+    await this.#host.ctx.storage.setAlarm(Date.now() + this.#o.retainMs)
+    this.#wake()
+  }
+
+  /** An error of ours in a slice: try again shortly, give up after a few in a row. */
+  async #unexpected(e: unknown): Promise<void> {
+    try {
+      const job = this.store.job()
+      if (!job || job.state !== 'running') return
+      const errors = job.errors + 1
+      if (errors >= this.#o.maxErrors) {
+        console.error('job engine: giving up after errors', e instanceof Error ? e.name : typeof e)
+        await this.#fail({ problem: problem('internal_error', 'An unexpected error occurred on our side.') })
+        return
+      }
+      this.store.setCounters(job.stalls, errors, Date.now())
+      await this.#host.ctx.storage.setAlarm(Date.now() + 1000 * errors)
+    } catch {
+      // Storage itself failing: the next request finds the job running and re-arms it.
+    }
+  }
+
+  /** Resolves when the job is no longer running (woken by the finishing slice, or by polling), or at `maxWaitMs`. */
+  async #settled(): Promise<void> {
+    const deadline = this.#o.maxWaitMs === undefined ? Infinity : Date.now() + this.#o.maxWaitMs
+    for (;;) {
+      const job = this.store.job()
+      if (!job || job.state !== 'running' || Date.now() > deadline) return
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer)
+          this.#waiters.delete(wake)
+          resolve()
+        }
+        const timer = setTimeout(wake, this.#o.pollMs)
+        this.#waiters.add(wake)
+      })
+      // Fallback: a running job with no slice under way and no alarm armed gets one now.
+      if (this.store.job()?.state === 'running' && !this.#slicing) {
+        if ((await this.#host.ctx.storage.getAlarm()) === null) await this.#host.ctx.storage.setAlarm(Date.now())
+      }
+    }
+  }
+
+  #wake(): void {
+    for (const wake of [...this.#waiters]) wake()
+  }
+
+  #answer(): JobAnswer {
+    const job = this.store.job()
+    const requests = this.store.spent().requests
+    if (!job) return { ok: false, problem: problem('internal_error', 'The job lost its plan.'), requests }
+    if (job.state === 'failed') return { ok: false, problem: job.problem ?? problem('internal_error', 'The job failed.'), ...(job.headers ? { headers: job.headers } : {}), requests }
+    if (job.state !== 'done') return this.#stillRunning(requests)
+    const results: UnitResult<U>[] = this.store.results().map(([u, result]) => ({ unit: JSON.parse(u) as U, result }))
+    const out = this.#task.answer(JSON.parse(job.params) as P, results)
+    return out.ok ? { ok: true, body: out.body, requests } : { ok: false, problem: out.problem, ...(out.headers ? { headers: out.headers } : {}), requests }
+  }
+
+  #stillRunning(requests: number): { ok: false; problem: Problem; headers: Record<string, string>; requests: number } {
+    return { ok: false, problem: problem('upstream_unavailable', 'The job is still running; ask again shortly for the complete answer.', { retry_after: 10 }), headers: { 'retry-after': '10' }, requests }
+  }
+
+  #busy(): { ok: false; problem: Problem; requests: number } {
+    return { ok: false, problem: problem('internal_error', 'This job object is busy with another question.'), requests: 0 }
+  }
+
+  /** The server token, unless the caller of the running job sent its own (memory only). */
+  #client(overrides: Parameters<typeof sliceClient>[2] = {}): GraphClient | null {
+    return sliceClient(this.#host.settings, this.#clientToken, { maxInFlight: this.#o.maxInFlight, ...overrides })
+  }
+}
+
+function countsOf(client: GraphClient): SliceCounts {
+  return { requests: client.stats.requests, attempts: client.stats.attempts, retries: client.stats.retries, inFlightPeak: client.stats.inFlightPeak }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
