@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { SERVER_TOKEN, useSystem } from './support/system'
 import { expectProblem } from './support/problem'
+import { expectCoordsClose } from '../shared/mvt/test-helpers'
+import { polygonsOf, referencePolygons } from './support/reference-decode'
+import { imageDetectionsTruth, imageSize, sequenceImageIds } from './support/truth'
 
 const t = useSystem()
 
@@ -32,13 +35,38 @@ describe('GET /v1/sequences/{id}/detections', () => {
     for (const list of Object.values<any[]>(res.body.detections)) for (const d of list) expect(Object.keys(d).sort()).toEqual(['id', 'value'])
   })
 
-  it('adds pixel_geometry with pixels=true', async () => {
+  it('adds pixel_geometry with pixels=true: each image’s own size, equal to an independent decoder', async () => {
     const seq = sequence('3')
     const res = await t.sys.json(`/v1/sequences/${seq.id}/detections?pixels=true`)
     expect(res.status).toBe(200)
-    const all = Object.values<any[]>(res.body.detections).flat()
-    expect(all.length).toBeGreaterThan(0)
-    for (const d of all) expect(['Polygon', 'MultiPolygon']).toContain(d.pixel_geometry.type)
+    expect(res.body.image_ids).toEqual(sequenceImageIds(seq.id))
+    let checked = 0
+    for (const id of res.body.image_ids as string[]) {
+      // Sizes from the stand-in's world (never from the answer), geometry as the stand-in made it.
+      const { width, height } = imageSize(id)
+      const truth = imageDetectionsTruth(id, ['value', 'geometry'])
+      const got = res.body.detections[id] as any[]
+      expect(got.map((d) => ({ id: d.id, value: d.value, geometry: d.geometry })), `image ${id}`).toEqual(truth)
+      for (const [i, d] of got.entries()) {
+        expectCoordsClose(polygonsOf(d.pixel_geometry), referencePolygons(truth[i]!.geometry as string, width, height))
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(0)
+    // Portrait or landscape matters: the sequence has a non-square image with detections.
+    expect(res.body.image_ids.some((id: string) => imageSize(id).width !== imageSize(id).height && res.body.detections[id].length > 0)).toBe(true)
+  })
+
+  it('answers each fields list with exactly those fields, the true values, not an earlier list’s answer', async () => {
+    const seq = sequence('3')
+    for (const fields of [['value'], ['created_at', 'image'], ['value']]) {
+      const res = await t.sys.json(`/v1/sequences/${seq.id}/detections?fields=${fields.join(',')}`)
+      expect(res.status).toBe(200)
+      expect(res.body.image_ids).toEqual(sequenceImageIds(seq.id))
+      for (const id of res.body.image_ids as string[]) {
+        expect(res.body.detections[id], `image ${id} with fields ${fields}`).toEqual(imageDetectionsTruth(id, fields))
+      }
+    }
   })
 
   it('404s an unknown sequence', async () => {

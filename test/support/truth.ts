@@ -20,6 +20,13 @@ export function imageSize(id: string): { width: number; height: number } {
   return { width, height }
 }
 
+/** A sequence's image ids in upstream order. */
+export function sequenceImageIds(id: string): string[] {
+  const seq = getWorld().sequenceById.get(id)
+  if (!seq) throw new Error(`truth: no sequence ${id} in the world`)
+  return [...seq.imageIds]
+}
+
 /** A map feature as the upstream answers it with `fields` (`id` always included). */
 export function featureTruth(id: string, fields: readonly string[]): Record<string, unknown> {
   const feature = getWorld().featureById.get(id)
