@@ -34,11 +34,6 @@ export function featureTruth(id: string, fields: readonly string[]): Record<stri
   return projectFeature(feature, ['id', ...fields])
 }
 
-/** Whether a map feature of the world exists with this id (pile features are not in the world). */
-export function isWorldFeature(id: string): boolean {
-  return getWorld().featureById.has(id)
-}
-
 /** Every detection of an image, as the upstream answers them with `fields` (`id` first). */
 export function imageDetectionsTruth(id: string, fields: readonly string[] = ['id', 'value', 'geometry', 'image', 'created_at']): Record<string, unknown>[] {
   const world = getWorld()
