@@ -10,6 +10,7 @@ export type ProblemCode =
   | 'invalid_parameter'
   | 'invalid_bbox'
   | 'bbox_too_large'
+  | 'box_too_costly'
   | 'invalid_body'
   | 'invalid_base64'
   | 'corrupt_tile'
@@ -33,6 +34,7 @@ const STATUS: Record<ProblemCode, number> = {
   invalid_parameter: 400,
   invalid_bbox: 400,
   bbox_too_large: 422,
+  box_too_costly: 422,
   invalid_body: 400,
   invalid_base64: 422,
   corrupt_tile: 422,
@@ -58,6 +60,7 @@ const TITLE: Record<ProblemCode, string> = {
   invalid_parameter: 'Invalid parameter',
   invalid_bbox: 'Invalid bounding box',
   bbox_too_large: 'Bounding box too large',
+  box_too_costly: 'Bounding box too costly to sweep',
   invalid_body: 'Invalid request body',
   invalid_base64: 'Geometry is not valid base64',
   corrupt_tile: 'Geometry is not a vector tile',
