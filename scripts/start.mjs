@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the gateway and every task Worker on workerd (wrangler dev), gateway on PORT.
+ * `npm start`: the gateway, every task Worker and the jobs Worker on workerd (wrangler dev), gateway on PORT.
  * With neither MAPILLARY_GRAPH_URL nor MAPILLARY_ACCESS_TOKEN set, it first starts the bundled
  * Graph API stand-in (workers/sandbox) and points the task Workers at it, so everything works offline.
  */
@@ -11,7 +11,8 @@ import path from 'node:path'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const wrangler = path.join(root, 'node_modules', '.bin', 'wrangler')
-const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images']
+// The Workers behind the gateway: the four tasks, and jobs (which calls the four).
+const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs']
 const SANDBOX_TOKEN = 'MLY|sandbox|local-stand-in'
 
 /** `.dev.vars` at the root, then the process environment (the environment wins). */

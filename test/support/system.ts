@@ -11,6 +11,7 @@ export const TASK_CONFIGS = [
   'workers/map-features/wrangler.toml',
   'workers/detection-geometry/wrangler.toml',
   'workers/feature-images/wrangler.toml',
+  'workers/jobs/wrangler.toml',
 ] as const
 
 /** A token the stand-in accepts; tests assert it never leaks. */

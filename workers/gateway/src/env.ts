@@ -4,9 +4,11 @@ export interface Env {
   MAP_FEATURES: Fetcher
   DETECTION_GEOMETRY: Fetcher
   FEATURE_IMAGES: Fetcher
+  /** mly-jobs: `/v1/jobs…` (a task as a job: status, result, events). */
+  JOBS: Fetcher
   /** `*` or a comma-separated list of allowed browser origins. */
   CORS_ORIGINS?: string
 }
 
-export type TaskBinding = 'SEQUENCE_DETECTIONS' | 'MAP_FEATURES' | 'DETECTION_GEOMETRY' | 'FEATURE_IMAGES'
-export const TASK_BINDINGS: readonly TaskBinding[] = ['SEQUENCE_DETECTIONS', 'MAP_FEATURES', 'DETECTION_GEOMETRY', 'FEATURE_IMAGES']
+export type TaskBinding = 'SEQUENCE_DETECTIONS' | 'MAP_FEATURES' | 'DETECTION_GEOMETRY' | 'FEATURE_IMAGES' | 'JOBS'
+export const TASK_BINDINGS: readonly TaskBinding[] = ['SEQUENCE_DETECTIONS', 'MAP_FEATURES', 'DETECTION_GEOMETRY', 'FEATURE_IMAGES', 'JOBS']

@@ -10,7 +10,7 @@ import { notFound, onError } from '../../../shared/http/on-error'
 import { fail } from '../../../shared/http/problem'
 import { allowedOrigin } from './cors-origin'
 import { TASK_BINDINGS, type Env } from './env'
-import { PUBLIC_ROUTES } from './routes'
+import { etagged, PUBLIC_ROUTES } from './routes'
 
 const app = new Hono<{ Bindings: Env }>()
 
@@ -19,12 +19,13 @@ app.use(
   cors({
     origin: (origin, c) => allowedOrigin(origin, c.env.CORS_ORIGINS),
     allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Authorization', 'If-None-Match'],
-    exposeHeaders: ['ETag', 'Retry-After', 'X-Upstream-Requests', 'X-Cache'],
+    allowHeaders: ['Content-Type', 'Authorization', 'If-None-Match', 'Last-Event-ID'],
+    exposeHeaders: ['ETag', 'Retry-After', 'X-Upstream-Requests', 'X-Cache', 'Location'],
     maxAge: 86400,
   }),
 )
-app.use('/v1/*', etag())
+const tag = etag()
+app.use('/v1/*', (c, next) => (etagged(c.req.path) ? tag(c, next) : next()))
 
 app.get('/healthz', async (c) => {
   const checks = await Promise.all(
