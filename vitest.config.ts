@@ -12,7 +12,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['shared/**/*.test.ts', 'workers/sandbox/src/**/*.test.ts', 'workers/gateway/src/**/*.test.ts'],
+          include: ['shared/**/*.test.ts', 'workers/sandbox/src/**/*.test.ts', 'workers/gateway/src/**/*.test.ts', 'workers/jobs/src/**/*.test.ts'],
         },
       },
       {
