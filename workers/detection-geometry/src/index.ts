@@ -13,6 +13,7 @@ import { pixelGeometry } from '../../../shared/mvt/pixel-geometry'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { clientForRequest } from '../../../shared/upstream/request-client'
 import { imageMeta } from './image-meta'
+import { progressRoutes } from './progress'
 import { requireMapFeature } from './map-feature-kind'
 import type { Env } from './env'
 
@@ -24,6 +25,9 @@ interface Detection {
 }
 
 const app = createTaskApp<{ Bindings: Env }>('mly-detection-geometry')
+
+// For the jobs Worker: 0 of 1 until a job has the answer (never forwarded by the gateway).
+app.route('/internal/progress', progressRoutes)
 
 app.get('/v1/images/:imageId/detections', validate('param', z.object({ imageId })), async (c) => {
   const { imageId: id } = c.req.valid('param')

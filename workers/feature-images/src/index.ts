@@ -10,6 +10,7 @@ import { mapFeatureId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import { clientForRequest } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
+import { progressRoutes } from './progress'
 
 interface UpstreamFeature {
   id: string
@@ -19,6 +20,9 @@ interface UpstreamFeature {
 }
 
 const app = createTaskApp<{ Bindings: Env }>('mly-feature-images')
+
+// For the jobs Worker: 0 of 1 until a job has the answer (never forwarded by the gateway).
+app.route('/internal/progress', progressRoutes)
 
 app.get('/v1/map-features/:mapFeatureId/images', validate('param', z.object({ mapFeatureId })), async (c) => {
   const { mapFeatureId: id } = c.req.valid('param')
