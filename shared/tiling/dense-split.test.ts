@@ -1,68 +1,89 @@
 import { describe, expect, it } from 'vitest'
 import { splitDense } from './dense-split'
-import { splitCell } from './plan-cells'
+import { splitCell } from './split-cell'
 import { judgeCell } from './sweep'
-import { expectCovers, prng } from './test-helpers'
-import { tileChildren, tileToBbox } from './tile-math'
-import type { Bbox, Cell, Tile } from './types'
+import { expectPartition, prng } from './test-helpers'
+import { MIN_CELL_DEG, UPSTREAM_CAP, type Bbox, type Cell } from './types'
 
-const TILE: Tile = [9145, 15566, 15]
-const CELL: Cell = { tile: TILE, bbox: tileToBbox(TILE) }
-const OPTS = { threshold: 1000, floorZoom: 22 }
+const BOX: Bbox = [-79.54, 8.94, -79.52, 8.96]
+const CELL: Cell = { bbox: BOX }
+const OPTS = { threshold: 1000 }
 
-/** `n` points spread over a tile's inner 98%. */
-function pointsIn(tile: Tile, n: number, rnd: () => number): number[][] {
-  const [w, s, e, north] = tileToBbox(tile)
-  return Array.from({ length: n }, () => [w + (0.01 + rnd() * 0.98) * (e - w), s + (0.01 + rnd() * 0.98) * (north - s)])
+/** `n` points spread over a box's inner 98%. */
+function pointsIn([w, s, e, n]: Bbox, count: number, rnd: () => number): number[][] {
+  return Array.from({ length: count }, () => [w + (0.01 + rnd() * 0.98) * (e - w), s + (0.01 + rnd() * 0.98) * (n - s)])
 }
-
-const area = ([w, s, e, n]: Bbox) => (e - w) * (n - s)
+const holding = (c: Cell, pts: number[][]) => pts.filter(([x, y]) => x! >= c.bbox[0] && x! <= c.bbox[2] && y! >= c.bbox[1] && y! <= c.bbox[3]).length
 
 describe('splitDense', () => {
   it('a sample spread evenly: the plain 4 children', () => {
-    expect(splitDense(CELL, pointsIn(TILE, 2000, prng(1)), CELL.bbox, OPTS)).toEqual(splitCell(CELL, CELL.bbox))
+    const cells = splitDense(CELL, pointsIn(BOX, 2000, prng(1)), OPTS)
+    expect(cells).toEqual(splitCell(CELL))
+    expect(cells).toHaveLength(4)
   })
 
-  it('most of the sample in one grandchild: that branch is split down to where the sample spreads', () => {
+  it('most of the sample in one spot of ~1/16 the width: that branch is split down to where it spreads', () => {
     const rnd = prng(2)
-    const hot = tileChildren(tileChildren(TILE)[1]!)[2]! // a z17 tile
-    const cells = splitDense(CELL, [...pointsIn(hot, 1900, rnd), ...pointsIn(TILE, 100, rnd)], CELL.bbox, OPTS)
-    // 3 z16 siblings, 3 z17 siblings, and the hot z17 tile's 4 z18 children (~475 points each).
-    expect(cells.map((c) => c.tile[2]).sort()).toEqual([16, 16, 16, 17, 17, 17, 18, 18, 18, 18])
-    expect(cells.filter((c) => c.tile[2] === 18).map((c) => c.tile)).toEqual(tileChildren(hot))
-    expect(cells.some((c) => c.tile.join() === hot.join())).toBe(false)
-    // Still exactly the cell: covered, and no overlap (the areas add up).
-    expectCovers(CELL.bbox, cells, prng(3))
-    expect(cells.reduce((a, c) => a + area(c.bbox), 0)).toBeCloseTo(area(CELL.bbox), 12)
+    const hot: Bbox = [-79.5335, 8.9512, -79.5322, 8.9525]
+    const sample = [...pointsIn(hot, 1900, rnd), ...pointsIn(BOX, 100, rnd)]
+    const cells = splitDense(CELL, sample, OPTS)
+    for (const c of cells) expect(holding(c, sample)).toBeLessThan(1000) // nothing asked that the sample says is over half
+    expect(cells.length).toBeGreaterThan(4)
+    expect(cells.length).toBeLessThanOrEqual(16)
+    expect(cells.filter((c) => holding(c, sample) >= 100).length).toBeGreaterThanOrEqual(3) // the spot is shared out
+    expectPartition(BOX, cells, prng(3))
   })
 
-  it('a sample on one spot goes down to the floor, not past it', () => {
-    const cells = splitDense(CELL, Array.from({ length: 2000 }, () => [-79.53, 8.95]), CELL.bbox, { threshold: 1000, floorZoom: 19 })
-    expect(Math.max(...cells.map((c) => c.tile[2]))).toBe(19)
-    expect(cells).toHaveLength(4 * 3 + 1) // 3 siblings on each of z16–z19, plus the spot's z19 tile
-    expectCovers(CELL.bbox, cells, prng(4))
+  it('a sample on one spot goes down to the floor, not past it, in a few cells', () => {
+    const spot = [-79.5234567, 8.9412345]
+    const cells = splitDense(CELL, Array.from({ length: 2000 }, () => spot), OPTS)
+    const floor = cells.filter((c) => holding(c, [spot]) > 0)
+    expect(floor).toHaveLength(1)
+    expect(floor[0]!.bbox[2] - floor[0]!.bbox[0]).toBeLessThanOrEqual(MIN_CELL_DEG)
+    expect(floor[0]!.bbox[3] - floor[0]!.bbox[1]).toBeLessThanOrEqual(MIN_CELL_DEG)
+    expect(splitCell(floor[0]!)).toEqual([]) // the floor
+    // The quadtree took 3 siblings a level from z15 to z22 (22 cells); the empty sides go whole.
+    expect(cells.length).toBeLessThanOrEqual(8)
+    expectPartition(BOX, cells, prng(4))
   })
 
-  it('a box edge inside the cell: children stay clipped to the box', () => {
-    const [w, s, e, n] = CELL.bbox
-    const box: Bbox = [w, s, (w + e) / 2 + (e - w) / 8, n]
-    const clipped: Cell = { tile: TILE, bbox: box }
-    const cells = splitDense(clipped, pointsIn(tileChildren(TILE)[0]!, 2000, prng(5)), box, OPTS)
-    for (const c of cells) expect(c.bbox[2]).toBeLessThanOrEqual(box[2])
-    expectCovers(box, cells, prng(6))
+  it('never recurses with threshold Infinity (one level at a time)', () => {
+    const sample = pointsIn([-79.5335, 8.9512, -79.5322, 8.9525], 2000, prng(5))
+    expect(splitDense(CELL, sample, { threshold: Infinity })).toEqual(splitCell(CELL, { sample }))
+  })
+
+  it('children stay inside the cell and ignore points outside it', () => {
+    const sample = [...pointsIn([-79.6, 8.9, -79.55, 8.93], 1500, prng(6)), ...pointsIn(BOX, 500, prng(7))]
+    const cells = splitDense(CELL, sample, OPTS)
+    expect(cells).toEqual(splitDense(CELL, sample.slice(1500), OPTS))
+    expectPartition(BOX, cells, prng(8))
   })
 })
 
 describe('judgeCell with the dense split', () => {
   const f = (i: number, [lon, lat]: number[]) => ({ id: String(i), geometry: { type: 'Point' as const, coordinates: [lon!, lat!] } })
-  const hot = tileChildren(tileChildren(TILE)[0]!)[3]!
-  const answer = pointsIn(hot, 2000, prng(7)).map((p, i) => f(i, p))
+  const hot: Bbox = [-79.5335, 8.9512, -79.5322, 8.9525]
+  const answer = pointsIn(hot, UPSTREAM_CAP, prng(7)).map((p, i) => f(i, p))
 
   it('splits the dense branch at once by default', () => {
-    const out = judgeCell(CELL, answer, CELL.bbox)
-    expect(out.kind === 'split' && out.children.length).toBe(10)
+    const out = judgeCell(CELL, answer, BOX)
+    expect(out.kind).toBe('split')
+    if (out.kind === 'split') expect(out.children.length).toBeGreaterThan(4)
   })
   it('one level at a time with denseShare: Infinity', () => {
-    expect(judgeCell(CELL, answer, CELL.bbox, { denseShare: Infinity })).toEqual({ kind: 'split', children: splitCell(CELL, CELL.bbox) })
+    const out = judgeCell(CELL, answer, BOX, { denseShare: Infinity })
+    expect(out).toEqual({ kind: 'split', children: splitCell(CELL, { sample: answer.map((a) => a.geometry.coordinates) }) })
+  })
+  it('the boundary: cap − 1 features is complete, exactly cap is split', () => {
+    const under = judgeCell(CELL, answer.slice(0, UPSTREAM_CAP - 1), BOX)
+    expect(under.kind).toBe('complete')
+    if (under.kind === 'complete') expect(under.features).toHaveLength(1999)
+    expect(judgeCell(CELL, answer.slice(0, 2000), BOX).kind).toBe('split')
+  })
+  it('exactly cap on a floor cell: saturated, with what it holds', () => {
+    const z22: Cell = { bbox: [-79.53, 8.95, -79.53 + MIN_CELL_DEG, 8.95 + MIN_CELL_DEG] }
+    const pile = Array.from({ length: 2000 }, (_, i) => f(i, [-79.5299999, 8.9500001]))
+    expect(judgeCell(z22, pile, BOX)).toEqual({ kind: 'saturated', cell: z22, features: pile })
+    expect(judgeCell(z22, pile.slice(1), BOX).kind).toBe('complete')
   })
 })

@@ -2,10 +2,11 @@
  * @module
  * Bbox → cells → every map feature in the box despite the upstream's silent 2000 cap.
  */
-export { FLOOR_ZOOM, UPSTREAM_CAP, type Bbox, type Cell, type Tile } from './types'
+export { MIN_CELL_DEG, UPSTREAM_CAP, type Bbox, type Cell, type Tile } from './types'
 export { bboxArea, bboxError, bboxWidth, inBbox, intersectBbox, sameBbox, splitAtAntimeridian } from './bbox'
 export { MAX_LAT, latToTileY, lonToTileX, pointToTile, tileChildren, tileRange, tileToBbox } from './tile-math'
-export { fixedZ18Tiles, planCells, splitCell, type PlanOptions } from './plan-cells'
+export { fixedZ18Tiles, planCells, startCellCount, type PlanOptions, type TileCell } from './plan-cells'
+export { inCell, longAxis, splitCell, type SamplePoint, type SplitOptions } from './split-cell'
 export { splitDense, type DenseSplitOptions } from './dense-split'
 export {
   DENSE_SHARE,

@@ -5,8 +5,9 @@
  */
 import { inBbox } from './bbox'
 import { splitDense } from './dense-split'
-import { planCells, splitCell } from './plan-cells'
-import { FLOOR_ZOOM, UPSTREAM_CAP, type Bbox, type Cell } from './types'
+import { planCells, startCellCount, type PlanOptions } from './plan-cells'
+import { inCell } from './split-cell'
+import { MIN_CELL_DEG, UPSTREAM_CAP, type Bbox, type Cell } from './types'
 
 /** The least a map feature needs for the sweep: an id and a GeoJSON point `[lon, lat]`. */
 export interface PointFeature {
@@ -18,7 +19,7 @@ export interface PointFeature {
  * What to do after one cell's answer:
  * - `complete`: the answer was under the cap; `features` are those inside `within` (ids may repeat across cells).
  * - `split`: the answer may have been cut; ask these narrower cells instead.
- * - `saturated`: cut even at the floor; completeness is impossible here. `features` is the
+ * - `saturated`: cut though no side of the cell is above the floor ({@link MIN_CELL_DEG}); completeness is impossible here. `features` is the
  *   partial answer (inside `within`), kept so nothing already known is thrown away.
  */
 export type CellOutcome<F> =
@@ -29,8 +30,8 @@ export type CellOutcome<F> =
 export interface JudgeOptions {
   /** Answer length at which the upstream (possibly) cut the list. Default {@link UPSTREAM_CAP}. */
   cap?: number
-  /** Deepest zoom to split to. Default {@link FLOOR_ZOOM}. */
-  floorZoom?: number
+  /** Shortest cell side still cut in two. Default {@link MIN_CELL_DEG}. */
+  minCellDeg?: number
   /**
    * Share of a capped answer that, lying in one child, gets that child split at once instead of
    * asked (see {@link splitDense}). Default {@link DENSE_SHARE}; `Infinity` splits one level at a time.
@@ -55,12 +56,11 @@ export function judgeCell<F extends PointFeature>(
   opts: JudgeOptions = {},
 ): CellOutcome<F> {
   const cap = opts.cap ?? UPSTREAM_CAP
-  const floorZoom = opts.floorZoom ?? FLOOR_ZOOM
   const inside = () => answer.filter((f) => inBbox(f.geometry?.coordinates ?? [], within))
   if (answer.length < cap) return { kind: 'complete', features: inside() }
   const threshold = (opts.denseShare ?? DENSE_SHARE) * cap
-  const points = answer.map((f) => f.geometry?.coordinates ?? [])
-  const children = cell.tile[2] >= floorZoom ? [] : Number.isFinite(threshold) ? splitDense(cell, points, within, { threshold, floorZoom }) : splitCell(cell, within, { floorZoom })
+  const points = answer.map((f) => f.geometry?.coordinates ?? []).filter((p) => inCell(p, cell.bbox))
+  const children = splitDense(cell, points, { threshold, minCellDeg: opts.minCellDeg ?? MIN_CELL_DEG })
   if (children.length === 0) return { kind: 'saturated', cell, features: inside() }
   return { kind: 'split', children }
 }
@@ -108,9 +108,12 @@ export class SweepBudgetError extends Error {
 export interface SweepOptions extends JudgeOptions {
   /** Most `fetchCell` calls in flight. Default 6. */
   concurrency?: number
-  maxStartCells?: number
+  /** See {@link PlanOptions}. Default: none. */
   maxCellSpanDeg?: number
-  /** Most upstream requests; exceeding it throws {@link SweepBudgetError}. Default unlimited. */
+  /**
+   * Most upstream requests: the sweep fails with {@link SweepBudgetError}, before making the
+   * request past it, as soon as the cells it knows it must ask outnumber it. Default unlimited.
+   */
   maxRequests?: number
 }
 
@@ -119,7 +122,7 @@ export interface SweepResult<F> {
   features: F[]
   /** Upstream requests made. */
   requests: number
-  /** Cells still cut at the floor: when non-empty the answer is incomplete. */
+  /** Cells still cut with no side above the floor: when non-empty the answer is incomplete. */
   saturated: Cell[]
 }
 
@@ -138,14 +141,13 @@ export async function sweepBbox<F extends PointFeature>(
   fetchCell: (cellBbox: Bbox, signal: AbortSignal) => Promise<F[]>,
   opts: SweepOptions = {},
 ): Promise<SweepResult<F>> {
-  const queue: Cell[] = planCells(b, {
-    maxStartCells: opts.maxStartCells,
-    maxCellSpanDeg: opts.maxCellSpanDeg,
-    floorZoom: opts.floorZoom,
-  })
-  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 6))
   const maxRequests = opts.maxRequests ?? Infinity
-  const judge: JudgeOptions = { cap: opts.cap, floorZoom: opts.floorZoom, denseShare: opts.denseShare }
+  const plan: PlanOptions = { maxCellSpanDeg: opts.maxCellSpanDeg }
+  const starts = startCellCount(b, plan)
+  if (starts > maxRequests) throw new SweepBudgetError(starts, maxRequests, 0)
+  const queue: Cell[] = planCells(b, plan)
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 6))
+  const judge: JudgeOptions = { cap: opts.cap, minCellDeg: opts.minCellDeg, denseShare: opts.denseShare }
   const found: F[] = []
   const saturated: Cell[] = []
   const abort = new AbortController()

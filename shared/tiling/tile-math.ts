@@ -7,11 +7,13 @@ import type { Bbox, Tile } from './types'
 const R2D = 180 / Math.PI
 const D2R = Math.PI / 180
 
-function tile2lon(x: number, z: number): number {
+/** Longitude of the west edge of tile column `x` at zoom `z` (`x` may be fractional). */
+export function tileXToLon(x: number, z: number): number {
   return (x / Math.pow(2, z)) * 360 - 180
 }
 
-function tile2lat(y: number, z: number): number {
+/** Latitude of the north edge of tile row `y` at zoom `z`. */
+export function tileYToLat(y: number, z: number): number {
   // Same expression as @mapbox/tilebelt so neighbouring tiles share bit-identical edges
   // (doubling x/y and z divides exactly, so parent and child edges agree too).
   const n = Math.PI - (2 * Math.PI * y) / Math.pow(2, z)
@@ -19,7 +21,7 @@ function tile2lat(y: number, z: number): number {
 }
 
 /** Latitude of the top edge of tile row 0: web mercator's limit (≈ 85.0511287798). */
-export const MAX_LAT = tile2lat(0, 0)
+export const MAX_LAT = tileYToLat(0, 0)
 
 /**
  * Bounds of a tile as `[west, south, east, north]`.
@@ -27,7 +29,7 @@ export const MAX_LAT = tile2lat(0, 0)
  */
 export function tileToBbox(t: Tile): Bbox {
   const [x, y, z] = t
-  return [tile2lon(x, z), tile2lat(y + 1, z), tile2lon(x + 1, z), tile2lat(y, z)]
+  return [tileXToLon(x, z), tileYToLat(y + 1, z), tileXToLon(x + 1, z), tileYToLat(y, z)]
 }
 
 /**

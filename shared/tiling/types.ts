@@ -6,13 +6,14 @@
 /** WGS84 degrees. `west > east` means the box crosses the antimeridian. */
 export type Bbox = [west: number, south: number, east: number, north: number]
 
-/** Web-mercator (XYZ / slippy map) tile: x grows east, y grows south. */
+/** Web-mercator (XYZ / slippy map) tile: x grows east, y grows south. Only the FAQ baseline uses tiles. */
 export type Tile = [x: number, y: number, z: number]
 
-/** One upstream request: a tile and its bounds clipped to the requested (non-crossing) box. */
+/**
+ * One upstream request: a box inside one antimeridian half of the requested box, of any shape
+ * (the upstream's `bbox` is any box, not only a tile). Never crosses the antimeridian.
+ */
 export interface Cell {
-  tile: Tile
-  /** tile bounds ∩ the requested box; never crosses the antimeridian. */
   bbox: Bbox
 }
 
@@ -20,8 +21,10 @@ export interface Cell {
 export const UPSTREAM_CAP = 2000
 
 /**
- * Deepest zoom we split to. A z22 tile is ~9.5 m wide at the equator: more than 2000 map
- * features in it is not a real street (it means many features share one coordinate), and each
- * extra level costs requests for nothing. A saturated floor cell is reported, never dropped.
+ * Shortest cell side still cut in two: the width of a z22 web-mercator tile (360 / 2^22 ≈ 8.6e-5°,
+ * about 9.5 m at the equator; the sweep used to stop at z22). More than 2000 map features in a
+ * cell that small is not a real street (many features share one coordinate), and each further cut
+ * costs requests for nothing. A cell still cut with no side longer than this is reported
+ * (`saturated`), never dropped.
  */
-export const FLOOR_ZOOM = 22
+export const MIN_CELL_DEG = 360 / 2 ** 22

@@ -12,4 +12,8 @@ export interface Env {
   SUBREQUEST_BUDGET?: string
   /** Largest box served, in square degrees. */
   MAX_BBOX_AREA?: string
+  /** Most upstream requests one question's sweep may make (default 200; see box-limits.ts). */
+  MAX_BOX_REQUESTS?: string
+  /** Widest a requested cell may be, in degrees; unset: no limit (see docs/upstream.md). */
+  MAX_CELL_SPAN_DEG?: string
 }

@@ -18,7 +18,8 @@ import { UpstreamError } from '../../../shared/upstream/errors'
 import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
 import { pump } from '../../../shared/fanout/pump'
-import { judgeCell, orderIds, planCells } from '../../../shared/tiling'
+import { judgeCell, orderIds, planCells, startCellCount } from '../../../shared/tiling'
+import { boxTooCostly, maxBoxRequests, maxCellSpanDeg } from './box-limits'
 import { featureCollectionJson, featureJson, type UpstreamMapFeature } from './feature-collection'
 import { SweepStore, type JobRow, type Progress, type SliceRow, type StoredCell, type SweepParams } from './sweep-store'
 import type { Env } from './env'
@@ -72,27 +73,36 @@ export class MapFeaturesSweep extends DurableObject<Env> {
   /**
    * Every map feature of `params` as a FeatureCollection, or the problem why not. Answers the
    * stored result when done; otherwise starts (or joins, or retries after a failure) the sweep
-   * and waits for it.
+   * and waits for it. The sweep asks at most `maxRequests` cells upstream (default
+   * `MAX_BOX_REQUESTS`, see box-limits.ts): a plan needing more is refused before any request, a
+   * sweep whose splits would need more ends there; both answer 422 `box_too_costly`. A sweep that
+   * ended so under a smaller bound goes on, from where it stopped, under a larger one.
    */
-  async run(params: SweepParams, clientToken?: string): Promise<SweepAnswer> {
+  async run(params: SweepParams, clientToken?: string, opts: { maxRequests?: number } = {}): Promise<SweepAnswer> {
     if (clientToken) this.#clientToken = clientToken
     const now = Date.now()
+    const maxRequests = opts.maxRequests ?? maxBoxRequests(this.env)
     let job = this.store.job()
     const fresh = job && canonicalParams(job.params) === canonicalParams(params) && !(job.state !== 'running' && job.finishedAt !== undefined && now - job.finishedAt > RESULT_TTL_MS)
+    const stoppedShort = job?.problem?.code === 'box_too_costly' && (job.maxRequests ?? Infinity) < maxRequests
     if (!job || !fresh) {
       if (this.#slicing) return { ok: false, problem: problem('internal_error', 'Another sweep holds this object.'), requests: 0 }
+      const plan = { maxCellSpanDeg: maxCellSpanDeg(this.env) }
       let cells
       try {
-        cells = planCells(params.bbox)
+        // Planning is pure and costs nothing: a plan already over the bound is refused before any request.
+        const starts = startCellCount(params.bbox, plan)
+        if (starts > maxRequests) return { ok: false, problem: boxTooCostly({ limit: maxRequests, needed: starts, asked: 0 }), requests: 0 }
+        cells = planCells(params.bbox, plan)
       } catch (e) {
         return { ok: false, problem: problem('invalid_bbox', e instanceof Error ? e.message : 'invalid bbox'), requests: 0 }
       }
-      this.store.start(params, cells, now)
+      this.store.start(params, cells, now, maxRequests)
       job = this.store.job()!
-    } else if (job.state === 'done') {
+    } else if (job.state === 'done' && !stoppedShort) {
       return this.#answer(job)
-    } else if (job.state === 'failed') {
-      this.store.retry()
+    } else if (job.state !== 'running') {
+      this.store.retry(maxRequests)
     }
     const done = new Promise<SweepAnswer>((resolve) => this.#waiters.push(resolve))
     if (!this.#slicing) {
@@ -232,6 +242,7 @@ export class MapFeaturesSweep extends DurableObject<Env> {
     let progressed = 0
     let failure: UpstreamError | undefined
     let failedCell: StoredCell | undefined
+    let overLimit: Problem | undefined
     let unexpected: unknown
 
     const fetchCell = async (cell: StoredCell) => {
@@ -247,12 +258,15 @@ export class MapFeaturesSweep extends DurableObject<Env> {
     await pump({
       queue,
       maxActive: MAX_IN_FLIGHT,
-      fits: (starting) => !failure && unexpected === undefined && client.stats.attempts + starting < budget,
+      fits: (starting) => !failure && !overLimit && unexpected === undefined && client.stats.attempts + starting < budget,
       run: async (cell) => {
         try {
           const answer = await fetchCell(cell)
           const outcome = judgeCell(cell, answer, bbox)
-          queue.push(...this.store.recordOutcome(sliceId, cell, answer.length, outcome, client.stats.attempts, render))
+          const recorded = this.store.recordOutcome(sliceId, cell, answer.length, outcome, client.stats.attempts, render)
+          // A split past the bound ends the question: nothing more is started.
+          if ('overLimit' in recorded) overLimit ??= boxTooCostly(recorded.overLimit)
+          else queue.push(...recorded.added)
           progressed++
         } catch (e) {
           if (!(e instanceof UpstreamError)) {
@@ -283,9 +297,10 @@ export class MapFeaturesSweep extends DurableObject<Env> {
       fail = this.#failureProblem(e, tokenSource, undefined)
     }
     return this.store.endSlice(sliceId, client.stats.attempts, Date.now(), {
+      ...(overLimit ? { overLimit } : {}),
       ...(fail ? { failure: fail } : {}),
       incomplete: (saturated) =>
-        problem('incomplete_result', `${saturated.length} cell(s) still hold 2000 or more features at the finest zoom; the answer would be cut, so none is given.`, {
+        problem('incomplete_result', `${saturated.length} cell(s) no side of which is longer than a z22 tile (about 9.5 m) still hold 2000 or more features; the answer would be cut, so none is given.`, {
           saturated_cells: saturated.map((s) => s.bbox),
         }),
     })

@@ -7,11 +7,14 @@
  * stopped. Each cell outcome and its state change are written in one `transactionSync`.
  *
  * Schema:
- * - `job(id = 1, params, state, problem, headers, created_at, finished_at)`: state is
- *   `running` | `done` | `failed`; `problem`/`headers` hold the final failure (or the honest
- *   `incomplete_result`) as JSON. Never a token.
- * - `cells(id, z, x, y, w, s, e, n, state, parent, answered, slice)`: state is `pending` | `done`
- *   | `split` | `saturated` | `failed`; unique on tile + bbox, so a replayed split adds nothing.
+ * - `job(id = 1, params, state, problem, headers, created_at, finished_at, max_requests)`: state
+ *   is `running` | `done` | `failed`; `problem`/`headers` hold the final failure (or the honest
+ *   `incomplete_result`, or `box_too_costly`) as JSON; `max_requests` is the most cells the job
+ *   may ask (NULL: no bound). Never a token.
+ * - `cells(id, w, s, e, n, state, parent, answered, slice)`: one upstream request, a box of any
+ *   shape; state is `pending` | `done` | `split` | `saturated` | `failed`; unique on the box, so a
+ *   replayed split adds nothing. (Cells were web-mercator tiles keyed by z, x, y until cells came
+ *   to follow the box's shape: tables of that layout are dropped when found.)
  * - `cell_features(cell PRIMARY KEY, n, ids, features)`: each complete cell's features inside the
  *   box, one row per cell (one write per cell, not per feature): `ids` a JSON array, `features`
  *   their GeoJSON texts, newline-separated. Ids repeat across cells; the answer keeps the first.
@@ -41,7 +44,12 @@ export interface JobRow {
   headers?: Record<string, string>
   createdAt: number
   finishedAt?: number
+  /** Most cells (upstream requests) the job may ask; absent: no bound. */
+  maxRequests?: number
 }
+
+/** What recording a cell's outcome did: the children it added, or that they would pass the bound. */
+export type Recorded = { added: StoredCell[] } | { overLimit: { limit: number; needed: number; asked: number } }
 
 export interface StoredCell extends Cell {
   id: number
@@ -75,18 +83,18 @@ CREATE TABLE IF NOT EXISTS job (
   problem TEXT,
   headers TEXT,
   created_at INTEGER NOT NULL,
-  finished_at INTEGER
+  finished_at INTEGER,
+  max_requests INTEGER
 );
 CREATE TABLE IF NOT EXISTS cells (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
-  z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
   w REAL NOT NULL, s REAL NOT NULL, e REAL NOT NULL, n REAL NOT NULL,
   state TEXT NOT NULL DEFAULT 'pending',
   parent INTEGER,
   answered INTEGER,
   slice INTEGER
 );
-CREATE UNIQUE INDEX IF NOT EXISTS cells_tile_bbox ON cells (z, x, y, w, s, e, n);
+CREATE UNIQUE INDEX IF NOT EXISTS cells_bbox ON cells (w, s, e, n);
 CREATE INDEX IF NOT EXISTS cells_state ON cells (state);
 CREATE TABLE IF NOT EXISTS cell_features (
   cell INTEGER PRIMARY KEY,
@@ -106,6 +114,18 @@ CREATE TABLE IF NOT EXISTS slices (
 
 type Row = Record<string, SqlStorageValue>
 
+/**
+ * Drops the tables of the tile layout (cells keyed by z, x, y; a job with no bound), left by an
+ * older version of the object: they hold nothing the new one can resume, and a finished answer
+ * lives on in KV.
+ */
+function dropTileLayout(sql: SqlStorage): void {
+  const cells = sql.exec<Row>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cells'").toArray()[0]
+  if (cells && /\bz INTEGER\b/.test(String(cells.sql))) {
+    sql.exec('DROP TABLE IF EXISTS job; DROP TABLE IF EXISTS cells; DROP TABLE IF EXISTS cell_features; DROP TABLE IF EXISTS slices;')
+  }
+}
+
 /** Typed access to one sweep's tables; every method is synchronous (SQLite in the object). */
 export class SweepStore {
   readonly #storage: DurableObjectStorage
@@ -114,6 +134,7 @@ export class SweepStore {
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage
     this.#sql = storage.sql
+    dropTileLayout(this.#sql)
     this.#sql.exec(SCHEMA)
   }
 
@@ -127,14 +148,18 @@ export class SweepStore {
       ...(r.headers != null ? { headers: JSON.parse(String(r.headers)) as Record<string, string> } : {}),
       createdAt: Number(r.created_at),
       ...(r.finished_at != null ? { finishedAt: Number(r.finished_at) } : {}),
+      ...(r.max_requests != null ? { maxRequests: Number(r.max_requests) } : {}),
     }
   }
 
-  /** Forgets everything and starts a new job from `cells` (the plan), in one transaction. */
-  start(params: SweepParams, cells: readonly Cell[], now: number): void {
+  /**
+   * Forgets everything and starts a new job from `cells` (the plan), in one transaction, to ask
+   * at most `maxRequests` cells (default: no bound).
+   */
+  start(params: SweepParams, cells: readonly Cell[], now: number, maxRequests?: number): void {
     this.#storage.transactionSync(() => {
       this.#clear()
-      this.#sql.exec('INSERT INTO job (id, params, state, created_at) VALUES (1, ?, ?, ?)', JSON.stringify(params), 'running', now)
+      this.#sql.exec('INSERT INTO job (id, params, state, created_at, max_requests) VALUES (1, ?, ?, ?, ?)', JSON.stringify(params), 'running', now, maxRequests ?? null)
       for (const c of cells) this.#insertCell(c, null)
     })
   }
@@ -148,11 +173,15 @@ export class SweepStore {
     this.#sql.exec('DELETE FROM job; DELETE FROM cells; DELETE FROM cell_features; DELETE FROM slices;')
   }
 
-  /** A failed job is retried: its failed cells go back to pending; work already done is kept. */
-  retry(): void {
+  /**
+   * A failed job is retried, or one stopped at its bound goes on under a larger `maxRequests`:
+   * failed cells go back to pending; work already done is kept.
+   */
+  retry(maxRequests?: number): void {
     this.#storage.transactionSync(() => {
       this.#sql.exec("UPDATE cells SET state = 'pending' WHERE state = 'failed'")
       this.#sql.exec("UPDATE job SET state = 'running', problem = NULL, headers = NULL, finished_at = NULL WHERE id = 1")
+      if (maxRequests !== undefined) this.#sql.exec('UPDATE job SET max_requests = ? WHERE id = 1', maxRequests)
     })
   }
 
@@ -172,15 +201,22 @@ export class SweepStore {
    * Writes one cell's outcome in one transaction: its features (as `render` writes them), its
    * children as pending cells, its new state, and the slice's attempt count so far. Answers the
    * children actually added (a replayed split adds none). A cell no longer pending (already
-   * recorded) is left alone.
+   * recorded) is left alone. A split whose children would take the job's cells past its bound
+   * adds nothing and leaves the cell pending: answers `overLimit` (the job is then ended, see
+   * {@link endSlice}).
    */
-  recordOutcome(sliceId: number, cell: StoredCell, answered: number, outcome: CellOutcome<UpstreamMapFeature>, attempts: number, render: (f: UpstreamMapFeature) => string): StoredCell[] {
-    return this.#storage.transactionSync(() => {
+  recordOutcome(sliceId: number, cell: StoredCell, answered: number, outcome: CellOutcome<UpstreamMapFeature>, attempts: number, render: (f: UpstreamMapFeature) => string): Recorded {
+    return this.#storage.transactionSync((): Recorded => {
       const added: StoredCell[] = []
       const current = this.#sql.exec<Row>('SELECT state FROM cells WHERE id = ?', cell.id).toArray()[0]
       this.#sql.exec('UPDATE slices SET attempts = ?, cells = cells + 1 WHERE id = ?', attempts, sliceId)
-      if (current?.state !== 'pending') return added
+      if (current?.state !== 'pending') return { added }
       if (outcome.kind === 'split') {
+        const limit = this.job()?.maxRequests
+        const cells = Number(this.#sql.exec<Row>('SELECT count(*) AS n FROM cells').one().n)
+        if (limit !== undefined && cells + outcome.children.length > limit) {
+          return { overLimit: { limit, needed: cells + outcome.children.length, asked: this.requests() } }
+        }
         for (const child of outcome.children) {
           const id = this.#insertCell(child, cell.id)
           if (id !== undefined) added.push({ ...child, id })
@@ -192,7 +228,7 @@ export class SweepStore {
       }
       const state: CellState = outcome.kind === 'complete' ? 'done' : outcome.kind
       this.#sql.exec('UPDATE cells SET state = ?, answered = ?, slice = ? WHERE id = ?', state, answered, sliceId, cell.id)
-      return added
+      return { added }
     })
   }
 
@@ -205,13 +241,18 @@ export class SweepStore {
   }
 
   /**
-   * Closes a slice and moves the job on, in one transaction: `failed` with `problem`, else
+   * Closes a slice and moves the job on, in one transaction: `done` with `overLimit` (the job
+   * reached its bound: a final answer, not a failure to retry), else `failed` with `problem`, else
    * `done` when no cell is pending (with `incomplete_result` in `problem` when some saturated),
    * else still running. Answers the job's new state.
    */
-  endSlice(sliceId: number, attempts: number, now: number, outcome: { failure?: { problem: Problem; headers: Record<string, string> }; incomplete?: (saturated: StoredCell[]) => Problem }): JobState {
+  endSlice(sliceId: number, attempts: number, now: number, outcome: { overLimit?: Problem; failure?: { problem: Problem; headers: Record<string, string> }; incomplete?: (saturated: StoredCell[]) => Problem }): JobState {
     return this.#storage.transactionSync(() => {
       this.#sql.exec('UPDATE slices SET attempts = ?, finished_at = ? WHERE id = ?', attempts, now, sliceId)
+      if (outcome.overLimit) {
+        this.#finish('done', now, outcome.overLimit, {})
+        return 'done'
+      }
       if (outcome.failure) {
         this.#finish('failed', now, outcome.failure.problem, outcome.failure.headers)
         return 'failed'
@@ -288,19 +329,14 @@ export class SweepStore {
   }
 
   #insertCell(c: Cell, parent: number | null): number | undefined {
-    const [x, y, z] = c.tile
     const [w, s, e, n] = c.bbox
     const r = this.#sql
-      .exec<Row>('INSERT INTO cells (z, x, y, w, s, e, n, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id', z, x, y, w, s, e, n, parent)
+      .exec<Row>('INSERT INTO cells (w, s, e, n, parent) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id', w, s, e, n, parent)
       .toArray()[0]
     return r ? Number(r.id) : undefined
   }
 }
 
 function toCell(r: Row): StoredCell {
-  return {
-    id: Number(r.id),
-    tile: [Number(r.x), Number(r.y), Number(r.z)],
-    bbox: [Number(r.w), Number(r.s), Number(r.e), Number(r.n)],
-  }
+  return { id: Number(r.id), bbox: [Number(r.w), Number(r.s), Number(r.e), Number(r.n)] }
 }

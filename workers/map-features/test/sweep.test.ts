@@ -6,7 +6,7 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { inBbox, planCells, type Bbox } from '../../../shared/tiling'
+import { inBbox, MIN_CELL_DEG, planCells, type Bbox } from '../../../shared/tiling'
 import { sweepName, type MapFeaturesSweep, type SweepAnswer, type SweepParams } from '../src/map-features-sweep'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
@@ -229,23 +229,74 @@ describe('a cell that no split can complete', () => {
       expect(body.saturated_cells).toHaveLength(1)
       const [w, s, e, n] = body.saturated_cells[0]!
       expect(pile.lon >= w && pile.lon <= e && pile.lat >= s && pile.lat <= n).toBe(true)
-      // A z22 tile: about 9.5 m wide at the equator.
-      expect(e - w).toBeLessThan(360 / 2 ** 21)
+      // No side longer than a z22 tile's width (360° / 2^22, about 9.5 m at the equator).
+      expect(e - w).toBeLessThanOrEqual(360 / 2 ** 22)
+      expect(n - s).toBeLessThanOrEqual(360 / 2 ** 22)
       const stub = stubFor({ bbox: box, fields: [] })
       const slices = await slicesOf(stub)
       for (const s of slices) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
       expect(slices.reduce((a, s) => a + s.attempts, 0)).toBe(made)
-      // The capped sample showed where the pile is: the floor cell is a child of a start cell
-      // (one round down to z22), not the end of a chain of one level per round.
+      // The capped sample showed where the pile is: the floor cell is a child of the start cell
+      // (one round down to the floor), the empty rest of the box a few cells around it; a
+      // quadtree asked 3 empty siblings a level from z15 to z22 (26 requests).
       const chain = await runInDurableObject(stub, (_o: MapFeaturesSweep, state) => {
         const sql = state.storage.sql
-        const floor = sql.exec<{ z: number; parent: number }>("SELECT z, parent FROM cells WHERE state = 'saturated'").one()
+        const floor = sql.exec<{ parent: number }>("SELECT parent FROM cells WHERE state = 'saturated'").one()
         const parent = sql.exec<{ parent: number | null }>('SELECT parent FROM cells WHERE id = ?', floor.parent).one()
-        return { z: floor.z, grandparent: parent.parent }
+        return { grandparent: parent.parent }
       })
-      expect(chain).toEqual({ z: 22, grandparent: null })
+      expect(chain).toEqual({ grandparent: null })
+      expect(made).toBeLessThanOrEqual(8)
     } finally {
       await control('config', { pile: null })
     }
+  })
+})
+
+describe('the bound on one question’s upstream requests (MAX_BOX_REQUESTS)', () => {
+  it('is 200 by default, from wrangler.toml', () => {
+    expect(env.MAX_BOX_REQUESTS).toBe('200')
+  })
+
+  it('refuses a plan already over the bound before any request, and keeps no job', async () => {
+    const params: SweepParams = { bbox: antimeridian.bbox, fields: ['first_seen_at', 'object_type'] } // 2 start cells
+    const stub = stubFor(params)
+    const before = await upstreamRequests()
+    const answer = (await stub.run(params, undefined, { maxRequests: 1 })) as unknown as SweepAnswer
+    expect(answer.ok).toBe(false)
+    if (answer.ok) return
+    expect(answer.problem).toMatchObject({ status: 422, code: 'box_too_costly', limit: 1, needed_at_least: 2 })
+    expect(answer.requests).toBe(0)
+    expect((await upstreamRequests()) - before).toBe(0)
+    expect(await runInDurableObject(stub, (o: MapFeaturesSweep) => o.store.job())).toBeUndefined()
+  })
+
+  it('ends a sweep whose splits would pass the bound with the 422, within it; a larger bound goes on from there', async () => {
+    expect(undisturbed).toBeGreaterThan(5)
+    const params: SweepParams = { bbox: dense.bbox, fields: ['aligned_direction', 'first_seen_at'] }
+    const stub = stubFor(params)
+    const before = await upstreamRequests()
+    const answer = (await stub.run(params, undefined, { maxRequests: 5 })) as unknown as SweepAnswer
+    const made = (await upstreamRequests()) - before
+    expect(answer.ok).toBe(false)
+    if (answer.ok) return
+    expect(answer.problem).toMatchObject({ status: 422, code: 'box_too_costly', limit: 5 })
+    expect(answer.problem.needed_at_least).toBeGreaterThan(5)
+    expect(made).toBeGreaterThan(0)
+    expect(made).toBeLessThanOrEqual(5)
+    expect(answer.requests).toBe(made)
+    // Asked again under the same bound: the same answer, no request.
+    const again = (await stub.run(params, undefined, { maxRequests: 5 })) as unknown as SweepAnswer
+    expect(again).toMatchObject({ ok: false, problem: { code: 'box_too_costly' } })
+    expect((await upstreamRequests()) - before).toBe(made)
+    // Under the default bound the same object goes on, keeping what it had: the whole answer.
+    const whole = (await stub.run(params)) as unknown as SweepAnswer
+    expect(whole.ok).toBe(true)
+    if (!whole.ok) return
+    expect(checkedIds(JSON.parse(whole.body) as Fc, dense.bbox)).toEqual(await truth(dense.bbox))
+    const total = (await upstreamRequests()) - before
+    // At most the cell whose split was refused is asked twice (and what was in flight with it).
+    expect(total).toBeLessThanOrEqual(undisturbed + 6)
+    for (const s of await slicesOf(stub)) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
   })
 })

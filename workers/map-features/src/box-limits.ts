@@ -1,0 +1,46 @@
+/**
+ * @module
+ * How much upstream work one map-features question may cost, read from the Worker's settings in
+ * this one place, and the 422 problem that says a box would cost more.
+ */
+import { problem, type Problem } from '../../../shared/http/problem'
+import type { Env } from './env'
+
+/**
+ * Upstream requests one question may cost when `MAX_BOX_REQUESTS` is not set. The dense sample
+ * district (9,032 features) costs 10; a box of 200 requests holds some 100,000 features or a
+ * pile the sweep cannot separate. A request in, at most this many out.
+ */
+export const DEFAULT_MAX_BOX_REQUESTS = 200
+
+/**
+ * `MAX_BOX_REQUESTS` as a positive integer, else {@link DEFAULT_MAX_BOX_REQUESTS}.
+ * @example maxBoxRequests({ MAX_BOX_REQUESTS: '50' }) // 50
+ */
+export function maxBoxRequests(env: Pick<Env, 'MAX_BOX_REQUESTS'>): number {
+  const n = Number(env.MAX_BOX_REQUESTS)
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_BOX_REQUESTS
+}
+
+/**
+ * `MAX_CELL_SPAN_DEG` as a positive number, else `undefined`: no cell size limit (the default;
+ * whether the upstream limits a `bbox` is not known, see docs/upstream.md).
+ * @example maxCellSpanDeg({}) // undefined
+ */
+export function maxCellSpanDeg(env: Pick<Env, 'MAX_CELL_SPAN_DEG'>): number | undefined {
+  const n = Number(env.MAX_CELL_SPAN_DEG)
+  return env.MAX_CELL_SPAN_DEG !== undefined && Number.isFinite(n) && n > 0 ? n : undefined
+}
+
+/**
+ * The 422 `box_too_costly` problem: `needed` requests at least (known after `asked` of them),
+ * over `limit`.
+ * @example boxTooCostly({ limit: 200, needed: 360, asked: 0 }).status // 422
+ */
+export function boxTooCostly({ limit, needed, asked }: { limit: number; needed: number; asked: number }): Problem {
+  const detail =
+    asked === 0
+      ? `Sweeping this box starts with ${needed} upstream requests, over the limit of ${limit} per question. Ask for a smaller box.`
+      : `This box holds more map features than ${limit} upstream requests can gather (the limit per question): after ${asked} requests it needs at least ${needed}. Ask for a smaller box or fewer object_values.`
+  return problem('box_too_costly', detail, { limit, needed_at_least: needed })
+}
