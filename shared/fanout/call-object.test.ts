@@ -27,4 +27,13 @@ describe('callObject', () => {
     await expect(callObject(() => null, async () => { calls++; throw retryableError() }, 2)).rejects.toThrow('reset')
     expect(calls).toBe(2)
   })
+
+  it('throws back what is not an Error (null, undefined, a string) as it is, after one call', async () => {
+    for (const thrown of [null, undefined, 'reset']) {
+      let calls = 0
+      const out = callObject(() => null, async () => { calls++; throw thrown })
+      await expect(out).rejects.toBe(thrown)
+      expect(calls).toBe(1)
+    }
+  })
 })

@@ -76,4 +76,27 @@ describe('pump', () => {
     expect(finished).toEqual([1])
     expect(queue).toEqual([2, 3, 4])
   })
+
+  it('counts the items started in one pass even when the budget is below maxActive', async () => {
+    let spent = 0
+    const queue = Array.from({ length: 20 }, (_, i) => i)
+    await pump({
+      queue,
+      maxActive: 6,
+      fits: (starting) => spent + starting < 3,
+      run: async () => {
+        await Promise.resolve()
+        spent++
+        await tick()
+      },
+    })
+    expect(spent).toBe(3)
+    expect(queue).toHaveLength(17)
+  })
+
+  it('rejects with the error itself (the value, not just a matching message)', async () => {
+    // rejects.toThrow('…') also passes on a rejection with undefined, so compare the object.
+    const boom = new Error('boom')
+    await expect(pump({ queue: [0], maxActive: 1, fits: () => true, run: async () => Promise.reject(boom) })).rejects.toBe(boom)
+  })
 })

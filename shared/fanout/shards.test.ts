@@ -31,4 +31,9 @@ describe('shardSettings', () => {
     expect(DEFAULT_SHARDS.maxShards * 6).toBeLessThanOrEqual(24) // upstream connections of one sweep
     expect(shardSettings({ MAX_SHARDS: '2.7' }).maxShards).toBe(2)
   })
+
+  it('takes 1 (one child, no fan-out) and refuses Infinity', () => {
+    expect(shardSettings({ MAX_SHARDS: '1', MIN_ITEMS_PER_SHARD: '1' })).toEqual({ maxShards: 1, minPerShard: 1 })
+    expect(shardSettings({ MAX_SHARDS: 'Infinity', MIN_ITEMS_PER_SHARD: '1e999' })).toEqual({ maxShards: 4, minPerShard: 12 })
+  })
 })
