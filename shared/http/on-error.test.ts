@@ -89,3 +89,53 @@ describe('notFound', () => {
     expect(JSON.stringify(body)).not.toContain('s3cr3t')
   })
 })
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('onError, pinned', () => {
+  it('shows a 4xx HTTPException’s message as the detail, cut at 300 characters', async () => {
+    const res = await appThrowing(() => new HTTPException(400, { message: 'Malformed JSON in request body' })).request('/boom')
+    expect((await problemOf(res)).detail).toBe('Malformed JSON in request body')
+    const long = await appThrowing(() => new HTTPException(400, { message: 'x'.repeat(400) })).request('/boom')
+    expect((await problemOf(long)).detail).toBe('x'.repeat(300))
+  })
+
+  it('hides the message of a 500 HTTPException like any internal failure', async () => {
+    const res = await appThrowing(() => new HTTPException(500, { message: 'pool exhausted at db.ts:12' })).request('/boom')
+    expect(res.status).toBe(500)
+    expect(await problemOf(res)).toMatchObject({ code: 'internal_error', detail: 'An unexpected error occurred on our side.' })
+  })
+
+  it('gives each status its code and a default detail when the HTTPException has no message', async () => {
+    const cases = [
+      [400, 'invalid_parameter', 'The request is not valid.'],
+      [401, 'invalid_token', 'The request is not authorized.'],
+      [404, 'not_found', 'Not found.'],
+      [405, 'method_not_allowed', 'This method is not allowed here.'],
+      [413, 'payload_too_large', 'The request body is too large.'],
+      [418, 'invalid_parameter', 'The request is not valid.'],
+      [502, 'internal_error', 'An unexpected error occurred on our side.'],
+    ] as const
+    for (const [status, code, detail] of cases) {
+      const body = await problemOf(await appThrowing(() => new HTTPException(status)).request('/boom'))
+      expect([body.code, body.detail]).toEqual([code, detail])
+    }
+  })
+
+  it('treats an Error that merely carries a status as internal, revealing nothing', async () => {
+    const res = await appThrowing(() => Object.assign(new Error('token MLY|1|s3cr3t refused'), { status: 400 })).request('/boom')
+    expect(res.status).toBe(500)
+    expect(await problemOf(res)).toMatchObject({ code: 'internal_error', detail: 'An unexpected error occurred on our side.' })
+  })
+})
+
+describe('notFound, pinned', () => {
+  it('replaces a token in the path, up to the next slash, with an ellipsis', async () => {
+    const res = await appThrowing(() => null).request('/v1/MLY|1|s3cr3t/x')
+    expect((await problemOf(res)).detail).toBe('No route matches GET /v1/…/x.')
+  })
+
+  it('names at most 200 characters of the path', async () => {
+    const res = await appThrowing(() => null).request(`/${'a'.repeat(299)}`)
+    expect((await problemOf(res)).detail).toBe(`No route matches GET /${'a'.repeat(199)}.`)
+  })
+})

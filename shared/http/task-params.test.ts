@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { JOB_TASKS, jobParamNames, jobRequest, mapFeaturesQuery, sequenceDetectionsQuery, type JobTask } from './task-params'
+import { imageDetectionsPath, isJobTask, JOB_TASKS, jobParamNames, jobRequest, mapFeaturePath, mapFeaturesQuery, sequenceDetectionsPath, sequenceDetectionsQuery, type JobTask } from './task-params'
 
 const path = (task: JobTask, params: unknown) => {
   const r = jobRequest(task, params)
@@ -9,7 +9,7 @@ const path = (task: JobTask, params: unknown) => {
 const problemOf = (task: JobTask, params: unknown) => {
   const r = jobRequest(task, params)
   expect(r.ok).toBe(false)
-  return (r as { problem: { status: number; code: string; detail: string } }).problem
+  return (r as { problem: { status: number; code: string; detail: string; invalid_params?: unknown } }).problem
 }
 
 describe('the synchronous schemas', () => {
@@ -69,6 +69,48 @@ describe('jobRequest: params → the synchronous path', () => {
       'sequence-detections': ['sequence_id', 'fields', 'pixels'],
       'image-detections': ['image_id'],
       'feature-images': ['map_feature_id'],
+    })
+  })
+})
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('task params, pinned', () => {
+  it('the path schemas read their one member', () => {
+    expect(sequenceDetectionsPath.parse({ sequenceId: 'a_b-C' })).toEqual({ sequenceId: 'a_b-C' })
+    expect(imageDetectionsPath.parse({ imageId: '361705751724011' })).toEqual({ imageId: '361705751724011' })
+    expect(mapFeaturePath.parse({ mapFeatureId: '897467189777867' })).toEqual({ mapFeatureId: '897467189777867' })
+    expect(imageDetectionsPath.safeParse({ imageId: 'abc' }).success).toBe(false)
+  })
+
+  it('isJobTask knows the four tasks and nothing else', () => {
+    expect(JOB_TASKS.map(isJobTask)).toEqual([true, true, true, true])
+    expect(['jobs', 'map_features', '', 5, null].map(isJobTask)).toEqual([false, false, false, false, false])
+  })
+
+  it('params that are not an object: the problem lists the task’s params', () => {
+    expect(problemOf('map-features', 'bbox=1,2,3,4')).toMatchObject({
+      code: 'invalid_body',
+      detail: "Body member 'params' must be an object of the map-features task's parameters (bbox, object_values, fields).",
+    })
+  })
+
+  it('an unknown param: named (cut at 40 characters) in the detail and in invalid_params', () => {
+    const name = 'n'.repeat(50)
+    expect(problemOf('sequence-detections', { sequence_id: 'abc', [name]: '1' })).toMatchObject({
+      code: 'invalid_parameter',
+      detail: `Param '${'n'.repeat(40)}' is not a parameter of the sequence-detections task; it takes sequence_id, fields, pixels.`,
+      invalid_params: [{ name: 'n'.repeat(40), reason: 'unknown parameter' }],
+    })
+  })
+
+  it('a value of the wrong kind, or a number JSON read as Infinity, is named in invalid_params', () => {
+    expect(problemOf('image-detections', { image_id: { id: 1 } })).toMatchObject({
+      code: 'invalid_parameter',
+      invalid_params: [{ name: 'image_id', reason: 'must be a string, a number or a boolean' }],
+    })
+    expect(problemOf('image-detections', JSON.parse('{"image_id": 1e999}'))).toMatchObject({
+      detail: "Param 'image_id' must be a finite number.",
+      invalid_params: [{ name: 'image_id', reason: 'must be a finite number' }],
     })
   })
 })

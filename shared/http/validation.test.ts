@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { onError } from './on-error'
 import { PROBLEM_CONTENT_TYPE } from './problem'
-import { bboxParam, booleanParam, decodeBody, fieldsParam, imageId, mapFeatureId, objectValuesParam, sequenceId, validate } from './validation'
+import { bboxParam, booleanParam, decodeBody, fieldsParam, imageId, mapFeatureId, objectValuesParam, sequenceId, validate, validationProblem } from './validation'
 
 const ok = <T>(s: z.ZodType<T>, v: unknown) => s.parse(v)
 const bad = (s: z.ZodType, v: unknown) => {
@@ -151,5 +151,107 @@ describe('validate()', () => {
     expect(await problemOf(await post('{"geometry":'))).toMatchObject({ code: 'invalid_body', detail: 'The request body is not valid JSON.' })
     expect((await problemOf(await post('{}', 'text/plain'))).detail).toMatch(/Content-Type: application\/json/)
     expect((await problemOf(await post('[]'))).detail).toMatch(/^The request body must be a JSON object/)
+  })
+})
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('schemas, pinned', () => {
+  it('fieldsParam lists every unknown field, each cut at 40 characters', () => {
+    const f = fieldsParam(['id', 'value'], ['id'])
+    expect(bad(f, 'a,id,b')).toBe("unknown fields 'a', 'b'; allowed: id, value")
+    expect(bad(f, 'x'.repeat(50))).toBe(`unknown field '${'x'.repeat(40)}'; allowed: id, value`)
+  })
+
+  it('objectValuesParam takes exactly 50 values and names of up to 128 characters', () => {
+    const fifty = Array.from({ length: 50 }, (_, i) => `v${i}`)
+    expect(ok(objectValuesParam, fifty.join(','))).toEqual(fifty)
+    expect(ok(objectValuesParam, 'a'.repeat(128))).toEqual(['a'.repeat(128)])
+    expect(bad(objectValuesParam, 'a'.repeat(129))).toBe(`'${'a'.repeat(60)}' is not an object value (like regulatory--stop--g1)`)
+  })
+
+  it('sequenceId says what it takes', () => {
+    expect(bad(sequenceId, 'a b')).toBe('must be 1 to 64 letters, digits, _ or -')
+  })
+
+  it('bboxParam: one item, long garbage, a flat box, exponents as JavaScript prints them', () => {
+    expect(bad(bboxParam, '1')).toBe('must be 4 comma-separated numbers west,south,east,north; got 1 item')
+    expect(bad(bboxParam, `${'9'.repeat(20)}x${'9'.repeat(20)},0,1,1`)).toBe(`west '${'9'.repeat(20)}x${'9'.repeat(9)}' is not a finite number`)
+    expect(ok(bboxParam, '0,1,1,1')).toEqual([0, 1, 1, 1])
+    expect(ok(bboxParam, '1e-7,0,1e+1,.25')).toEqual([1e-7, 0, 10, 0.25])
+    expect(ok(bboxParam, '1.5e-10,0,1,1')).toEqual([1.5e-10, 0, 1, 1])
+  })
+
+  it('decodeBody: a missing size is required, a geometry that is not a string is named as base64', () => {
+    expect(bad(decodeBody, { geometry: 'x', height: 1 })).toBe('is required')
+    expect(bad(decodeBody, { geometry: 5, width: 1, height: 1 })).toBe('must be a string (base64)')
+  })
+})
+
+describe('validationProblem, pinned', () => {
+  const issuesOf = (s: z.ZodType, v: unknown) => s.safeParse(v).error!.issues
+
+  it('finds the code registered under optional wrappers, for a member or the whole schema', () => {
+    const optionalBbox = z.object({ bbox: bboxParam.optional() })
+    expect(validationProblem(optionalBbox, issuesOf(optionalBbox, { bbox: '1' }), { noun: 'Param', code: 'invalid_parameter' }).code).toBe('invalid_bbox')
+    const wrapped = z.object({ bbox: bboxParam }).optional()
+    expect(validationProblem(wrapped, issuesOf(wrapped, { bbox: '1' }), { noun: 'Param', code: 'invalid_parameter' }).code).toBe('invalid_bbox')
+    const p = validationProblem(bboxParam, issuesOf(bboxParam, '1'), { noun: 'Param', code: 'invalid_parameter' })
+    expect([p.code, p.detail]).toEqual(['invalid_bbox', 'Param must be 4 comma-separated numbers west,south,east,north; got 1 item.'])
+    expect(validationProblem(decodeBody, issuesOf(decodeBody, { geometry: '' }), { noun: 'Body member', code: 'invalid_parameter' }).code).toBe('invalid_body')
+  })
+
+  it('names a nested member by its dotted path', () => {
+    const s = z.object({ a: z.object({ b: z.number() }) })
+    expect(validationProblem(s, issuesOf(s, { a: { b: 'x' } }), { noun: 'Body member', code: 'invalid_body' })).toMatchObject({
+      detail: "Body member 'a.b' Invalid input: expected number, received string.",
+      invalid_params: [{ name: 'a.b', reason: 'Invalid input: expected number, received string' }],
+    })
+  })
+})
+
+describe('validate(), pinned', () => {
+  const app = new Hono()
+  app.post('/json', validate('json', z.object({ n: z.number() })), (c) => c.json(c.req.valid('json')))
+  app.post('/downstream', validate('json', z.object({ n: z.number() })), () => {
+    throw new Error('Malformed JSON in the upstream answer')
+  })
+  app.get('/bbox', validate('query', z.object({ bbox: bboxParam }), { code: 'invalid_parameter' }), (c) => c.text('ok'))
+  app.get('/header', validate('header', z.object({ 'x-id': imageId })), (c) => c.text('ok'))
+  app.post('/form', validate('form', z.object({ id: imageId })), (c) => c.text('ok'))
+  app.get('/cookie', validate('cookie', z.object({ id: imageId })), (c) => c.text('ok'))
+  app.onError(onError)
+  const post = (path: string, body: string, type: string) => app.request(path, { method: 'POST', body, headers: { 'content-type': type } })
+
+  it('answers invalid_body for any JSON body schema, registered or not', async () => {
+    const res = await post('/json', '{"n":"x"}', 'application/json')
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ code: 'invalid_body', detail: "Body member 'n' Invalid input: expected number, received string." })
+  })
+
+  it('lets the code option override a registered code', async () => {
+    expect(await (await app.request('/bbox?bbox=1')).json()).toMatchObject({ code: 'invalid_parameter' })
+  })
+
+  it('accepts JSON media types with a suffix and spaces before the parameters, and nothing else', async () => {
+    expect((await post('/json', '{"n":1}', 'application/vnd.api+json')).status).toBe(200)
+    expect((await post('/json', '{"n":1}', 'application/json ; charset=utf-8')).status).toBe(200)
+    for (const type of ['application/json-seq', 'text/application/json']) {
+      const res = await post('/json', '{"n":1}', type)
+      expect(await res.json()).toMatchObject({ code: 'invalid_body', detail: 'The request body must be JSON, sent with Content-Type: application/json.' })
+    }
+  })
+
+  it('lets an error thrown after validation through, even one that mentions malformed JSON', async () => {
+    const res = await post('/downstream', '{"n":1}', 'application/json')
+    expect(res.status).toBe(500)
+    expect(await res.json()).toMatchObject({ code: 'internal_error' })
+  })
+
+  it('names headers, form fields and other inputs', async () => {
+    expect(await (await app.request('/header', { headers: { 'x-id': 'abc' } })).json()).toMatchObject({ detail: "Header 'x-id' must be a numeric id of 1 to 20 digits." })
+    const form = new FormData()
+    form.set('id', 'abc')
+    expect(await (await app.request('/form', { method: 'POST', body: form })).json()).toMatchObject({ detail: "Form field 'id' must be a numeric id of 1 to 20 digits." })
+    expect(await (await app.request('/cookie', { headers: { cookie: 'id=abc' } })).json()).toMatchObject({ detail: "Input 'id' must be a numeric id of 1 to 20 digits." })
   })
 })

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { answer, answerJson } from './answer'
+
+describe('answer', () => {
+  it('writes the JSON once, with Cache-Control, x-cache and the upstream cost of a miss', async () => {
+    const res = answer({ a: [1, 'x'] }, { maxAge: 300, hit: false, upstreamRequests: 7 })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('{"a":[1,"x"]}')
+    expect(Object.fromEntries(res.headers)).toEqual({
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'public, max-age=300',
+      'x-cache': 'miss',
+      'x-upstream-requests': '7',
+    })
+  })
+
+  it('says a hit cost no upstream request, whatever it is told', () => {
+    const res = answer([], { maxAge: 60, hit: true, upstreamRequests: 7 })
+    expect(res.headers.get('x-cache')).toBe('hit')
+    expect(res.headers.get('x-upstream-requests')).toBe('0')
+  })
+
+  it('counts 0 upstream requests for a miss that does not say', () => {
+    expect(answer(null, { maxAge: 60, hit: false }).headers.get('x-upstream-requests')).toBe('0')
+  })
+})
+
+describe('answerJson', () => {
+  it('sends the text as is, as GeoJSON when asked', async () => {
+    const res = answerJson('{"type":"FeatureCollection", "features":[]}', { maxAge: 3600, hit: false, upstreamRequests: 2, contentType: 'application/geo+json' })
+    expect(await res.text()).toBe('{"type":"FeatureCollection", "features":[]}')
+    expect(res.headers.get('content-type')).toBe('application/geo+json; charset=utf-8')
+    expect(res.headers.get('cache-control')).toBe('public, max-age=3600')
+  })
+})

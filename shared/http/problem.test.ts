@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { fail, problem, ProblemError, problemResponse, problemStatus, type ProblemCode } from './problem'
+
+// Every code and its status (a new code without a line here fails `npm run typecheck`).
+const STATUSES = {
+  invalid_parameter: 400,
+  invalid_bbox: 400,
+  bbox_too_large: 422,
+  box_too_costly: 422,
+  invalid_body: 400,
+  invalid_base64: 422,
+  corrupt_tile: 422,
+  empty_tile: 422,
+  not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  job_not_ready: 409,
+  job_interrupted: 503,
+  invalid_token: 401,
+  upstream_rate_limited: 503,
+  upstream_unavailable: 503,
+  upstream_error: 502,
+  upstream_auth: 502,
+  incomplete_result: 502,
+  subrequest_budget_exceeded: 503,
+  internal_error: 500,
+} as const satisfies Record<ProblemCode, number>
+const CODES = Object.keys(STATUSES) as ProblemCode[]
+
+describe('problem', () => {
+  it('gives every code its status, and a title of its own', () => {
+    for (const code of CODES) {
+      expect(problemStatus(code)).toBe(STATUSES[code])
+      expect(problem(code, 'd').status).toBe(STATUSES[code])
+    }
+    const titles = CODES.map((code) => problem(code, 'd').title)
+    for (const title of titles) expect(title).toMatch(/^[A-Z][^\n]{4,}$/)
+    expect(new Set(titles).size).toBe(CODES.length)
+  })
+
+  it('builds the RFC 9457 members, extensions last', () => {
+    expect(problem('invalid_bbox', 'south 2 is greater than north 1', { invalid_params: [] })).toEqual({
+      type: 'https://mly-edge.dev/problems/invalid-bbox',
+      title: 'Invalid bounding box',
+      status: 400,
+      detail: 'south 2 is greater than north 1',
+      code: 'invalid_bbox',
+      invalid_params: [],
+    })
+  })
+})
+
+describe('ProblemError and problemResponse', () => {
+  it('fail throws a ProblemError carrying the problem and headers', () => {
+    let caught: unknown
+    try {
+      fail('method_not_allowed', 'use GET', undefined, { allow: 'GET' })
+    } catch (e) {
+      caught = e
+    }
+    expect(caught).toBeInstanceOf(ProblemError)
+    const e = caught as ProblemError
+    expect(e.name).toBe('ProblemError')
+    expect(e.message).toBe('use GET')
+    expect(e.problem.status).toBe(405)
+    expect(e.headers).toEqual({ allow: 'GET' })
+  })
+
+  it('answers problem+json that no cache keeps, with the problem’s status', async () => {
+    const res = problemResponse(problem('not_found', 'no such image'), { 'x-extra': '1' })
+    expect(res.status).toBe(404)
+    expect(Object.fromEntries(res.headers)).toEqual({ 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'x-extra': '1' })
+    expect(await res.json()).toMatchObject({ code: 'not_found', detail: 'no such image' })
+  })
+})
