@@ -6,6 +6,7 @@ export { GraphClient, type GraphClientOptions, type GraphClientStats } from './c
 export { UpstreamError, type UpstreamReason, type UpstreamErrorInit } from './errors'
 export { upstreamProblem, DEFAULT_RETRY_AFTER_SECONDS } from './to-problem'
 export { tokenFrom } from './token'
+export { requestIdentity, upstreamIdentity, identityPart, type UpstreamIdentity, type IdentitySettings } from './identity'
 export { createLimiter, type Limiter } from './limiter'
 export { backoffDelay, parseRetryAfter } from './backoff'
 export { clientForRequest, subrequestBudget, DEFAULT_GRAPH_URL, type UpstreamSettings } from './request-client'

@@ -4,6 +4,7 @@
  */
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import type { GraphClient } from '../../../shared/upstream/client'
+import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
 
 export interface ImageMeta {
   id: string
@@ -12,8 +13,9 @@ export interface ImageMeta {
   thumb_original_url: string
 }
 
-export async function imageMeta(kv: KVNamespace | undefined, client: GraphClient, id: string, defer?: (p: Promise<unknown>) => void): Promise<ImageMeta> {
-  const key = await cacheKey('entity', { id, fields: 'image-meta' })
+/** `id`'s metadata as `identity` (the identity of `client`'s token) sees it. */
+export async function imageMeta(kv: KVNamespace | undefined, client: GraphClient, identity: UpstreamIdentity, id: string, defer?: (p: Promise<unknown>) => void): Promise<ImageMeta> {
+  const key = await cacheKey('entity', { id, fields: 'image-meta', identity: identityPart(identity) })
   const { value } = await cached(kv, key, TTL.withThumbUrls, async () => {
     const m = await client.get<ImageMeta>(`/${id}`, { fields: 'id,width,height,thumb_original_url' })
     return { id: m.id, width: m.width, height: m.height, thumb_original_url: m.thumb_original_url }

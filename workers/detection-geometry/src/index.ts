@@ -11,6 +11,7 @@ import { decodeBody, imageId, mapFeatureId, validate } from '../../../shared/htt
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import { pixelGeometry } from '../../../shared/mvt/pixel-geometry'
 import { withPixels } from '../../../shared/mvt/with-pixels'
+import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { clientForRequest } from '../../../shared/upstream/request-client'
 import { imageMeta } from './image-meta'
 import { progressRoutes } from './progress'
@@ -32,10 +33,12 @@ app.route('/internal/progress', progressRoutes)
 app.get('/v1/images/:imageId/detections', validate('param', z.object({ imageId })), async (c) => {
   const { imageId: id } = c.req.valid('param')
   const client = clientForRequest(c.env, c.req.header('authorization'))
+  // A client's token may see what the server's may not: what it fetched is cached for it alone.
+  const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
-  const detectionsKey = await cacheKey('img-detections', { id })
+  const detectionsKey = await cacheKey('img-detections', { id, identity: identityPart(identity) })
   const [image, detections] = await Promise.all([
-    imageMeta(c.env.CACHE, client, id, defer),
+    imageMeta(c.env.CACHE, client, identity, id, defer),
     cached(c.env.CACHE, detectionsKey, TTL.detections, async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry' })).data, { defer }),
   ])
   return answer(
@@ -47,8 +50,9 @@ app.get('/v1/images/:imageId/detections', validate('param', z.object({ imageId }
 app.get('/v1/map-features/:mapFeatureId/detections', validate('param', z.object({ mapFeatureId })), async (c) => {
   const { mapFeatureId: id } = c.req.valid('param')
   const client = clientForRequest(c.env, c.req.header('authorization'))
+  const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
-  const key = await cacheKey('mf-detections', { id })
+  const key = await cacheKey('mf-detections', { id, identity: identityPart(identity) })
   // The upstream lists detections of an image id too: an id of another kind is 404 like elsewhere.
   const [{ value: detections }] = await Promise.all([
     cached(
@@ -58,10 +62,10 @@ app.get('/v1/map-features/:mapFeatureId/detections', validate('param', z.object(
       async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data,
       { defer },
     ),
-    requireMapFeature(c.env.CACHE, client, id, defer),
+    requireMapFeature(c.env.CACHE, client, identity, id, defer),
   ])
   const imageIds = [...new Set(detections.flatMap((d) => (d.image?.id ? [d.image.id] : [])))]
-  const images = new Map((await Promise.all(imageIds.map((i) => imageMeta(c.env.CACHE, client, i, defer)))).map((m) => [m.id, m]))
+  const images = new Map((await Promise.all(imageIds.map((i) => imageMeta(c.env.CACHE, client, identity, i, defer)))).map((m) => [m.id, m]))
   return answer(
     {
       map_feature: { id },

@@ -6,10 +6,14 @@
  */
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import type { GraphClient } from '../../../shared/upstream/client'
+import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
 
-/** Resolves when `id` is a map feature; rejects with the client's `not_found` UpstreamError when it is not. */
-export async function requireMapFeature(kv: KVNamespace | undefined, client: GraphClient, id: string, defer?: (p: Promise<unknown>) => void): Promise<void> {
-  const key = await cacheKey('entity', { id, fields: 'id,object_value' })
+/**
+ * Resolves when `id` is a map feature as `identity` (the identity of `client`'s token) sees it;
+ * rejects with the client's `not_found` UpstreamError when it is not.
+ */
+export async function requireMapFeature(kv: KVNamespace | undefined, client: GraphClient, identity: UpstreamIdentity, id: string, defer?: (p: Promise<unknown>) => void): Promise<void> {
+  const key = await cacheKey('entity', { id, fields: 'id,object_value', identity: identityPart(identity) })
   await cached(kv, key, TTL.entityNoUrls, async () => {
     const f = await client.get<{ id: string; object_value?: string }>(`/${id}`, { fields: 'id,object_value' })
     return { id: f.id, object_value: f.object_value ?? null }

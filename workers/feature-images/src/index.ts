@@ -8,6 +8,7 @@ import { answer } from '../../../shared/http/answer'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { mapFeatureId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
+import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { clientForRequest } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { progressRoutes } from './progress'
@@ -26,7 +27,9 @@ app.route('/internal/progress', progressRoutes)
 
 app.get('/v1/map-features/:mapFeatureId/images', validate('param', z.object({ mapFeatureId })), async (c) => {
   const { mapFeatureId: id } = c.req.valid('param')
-  const key = await cacheKey('mf-images', { id })
+  // A client's token may see what the server's may not: what it fetched is cached for it alone.
+  const identity = await requestIdentity(c.req.header('authorization'), c.env)
+  const key = await cacheKey('mf-images', { id, identity: identityPart(identity) })
   let requests = 0
   // Short TTL: the answer carries thumbnail URLs, which expire upstream.
   const { value, hit } = await cached(

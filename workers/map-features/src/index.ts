@@ -11,6 +11,7 @@ import { createTaskApp } from '../../../shared/http/task-app'
 import { bboxParam, fieldsParam, objectValuesParam, validate } from '../../../shared/http/validation'
 import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
 import { callObject } from '../../../shared/fanout/call-object'
+import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
 import { bboxArea, type Bbox } from '../../../shared/tiling'
 import { sweepName, type SweepAnswer, type SweepParams } from './map-features-sweep'
@@ -43,7 +44,9 @@ app.get('/v1/map-features', validate('query', query), async (c) => {
   const objectValues = object_values ? [...object_values].sort() : undefined
   const sortedFields = [...fields].sort()
   const params: SweepParams = { bbox: bbox as Bbox, fields: sortedFields, ...(objectValues ? { objectValues } : {}) }
-  const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues?.join(','), fields: sortedFields.join(',') })
+  // A client's token may see what the server's may not: its answers and runs are its own.
+  const identity = await requestIdentity(c.req.header('authorization'), c.env)
+  const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues?.join(','), fields: sortedFields.join(','), identity: identityPart(identity) })
   let requests = 0
   const { text, hit } = await cachedText(
     c.env.CACHE,
@@ -54,7 +57,7 @@ app.get('/v1/map-features', validate('query', query), async (c) => {
       // The caller's own token goes to the object's memory only; the server's is read there from env.
       // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.
       const result = await callObject(
-        () => c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params)),
+        () => c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params, identity)),
         (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<SweepAnswer>,
       )
       requests = result.requests

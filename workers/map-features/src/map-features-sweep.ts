@@ -17,6 +17,7 @@ import { classifyStatus } from '../../../shared/upstream/classify'
 import { UpstreamError } from '../../../shared/upstream/errors'
 import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
+import type { UpstreamIdentity } from '../../../shared/upstream/identity'
 import { pump } from '../../../shared/fanout/pump'
 import { judgeCell, orderIds, planCells, startCellCount } from '../../../shared/tiling'
 import { boxTooCostly, maxBoxRequests, maxCellSpanDeg } from './box-limits'
@@ -51,11 +52,13 @@ export function canonicalParams(p: SweepParams): string {
 
 /**
  * The object name for a request: exact bbox numbers (JS's shortest round-trip text, so `8.940`
- * and `8.94` meet), sorted object values, sorted fields. Never a token.
+ * and `8.94` meet), sorted object values, sorted fields, and the caller's upstream identity when
+ * it is a client's (callers share a run only with the same identity). Never a token.
  * @example sweepName({ bbox: [-79.54, 8.94, -79.52, 8.96], fields: [] }) // 'mf-sweep:v1:{"bbox":[-79.54,8.94,-79.52,8.96],…}'
+ * @example sweepName(p, 'client:9f2c…') // 'mf-sweep:v1:{…}|client:9f2c…'
  */
-export function sweepName(p: SweepParams): string {
-  return `mf-sweep:v1:${canonicalParams(p)}`
+export function sweepName(p: SweepParams, identity: UpstreamIdentity = 'server'): string {
+  return `mf-sweep:v1:${canonicalParams(p)}${identity === 'server' ? '' : `|${identity}`}`
 }
 
 export class MapFeaturesSweep extends DurableObject<Env> {

@@ -13,6 +13,7 @@ import { createTaskApp } from '../../../shared/http/task-app'
 import { booleanParam, fieldsParam, sequenceId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import { callObject } from '../../../shared/fanout/call-object'
+import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { DEFAULT_FIELDS, DETECTION_FIELDS, normalizeParams, sweepName } from './params'
@@ -29,7 +30,9 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', params), valid
   const { sequenceId: sequence_id } = c.req.valid('param')
   const { fields, pixels } = c.req.valid('query')
   const sweep = normalizeParams({ sequence_id, fields, pixels })
-  const key = await cacheKey('seq-detections', { sequence_id, fields: sweep.fields.join(','), pixels })
+  // A client's token may see what the server's may not: its answers and runs are its own.
+  const identity = await requestIdentity(c.req.header('authorization'), c.env)
+  const key = await cacheKey('seq-detections', { sequence_id, fields: sweep.fields.join(','), pixels, identity: identityPart(identity) })
   let requests: number | undefined
   const { value, hit } = await cached(
     c.env.CACHE,
@@ -38,7 +41,7 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', params), valid
     async (): Promise<SweepBody> => {
       const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
       const result = await callObject(
-        () => c.env.SEQUENCE_SWEEP.getByName(sweepName(sweep)),
+        () => c.env.SEQUENCE_SWEEP.getByName(sweepName(sweep, identity)),
         (stub) => stub.run(sweep, auth.source === 'client' ? auth.token : undefined) as Promise<SweepAnswer>,
       )
       if (!result.ok) throw new ProblemError(result.problem, result.headers)

@@ -3,6 +3,7 @@
  * What a sequence sweep is about, normalised: the same question always names the same Durable
  * Object and the same cache key, whatever the order of `fields`.
  */
+import type { UpstreamIdentity } from '../../../shared/upstream/identity'
 
 export const DETECTION_FIELDS = ['id', 'value', 'geometry', 'created_at', 'image'] as const
 export const DEFAULT_FIELDS = ['id', 'value', 'geometry'] as const
@@ -34,14 +35,18 @@ export function normalizeParams(p: { sequence_id: string; fields: readonly strin
 }
 
 /**
- * The Durable Object name of a sweep: `seq:<id>|<sorted fields>|px0|px1`. Holds no credential.
+ * The Durable Object name of a sweep: `seq:<id>|<sorted fields>|px0|px1`, then `|client:<hmac>`
+ * when the caller's upstream identity is a client's (callers share a run only with the same
+ * identity; its parts' names start with this one). Holds no credential.
  *
  * @example
  * sweepName({ sequence_id: 'kx7r2u', fields: ['geometry', 'id', 'value'], pixels: true })
  * // 'seq:kx7r2u|geometry,id,value|px1'
+ * sweepName({ sequence_id: 'kx7r2u', fields: ['id'], pixels: false }, 'client:9f2c…')
+ * // 'seq:kx7r2u|id|px0|client:9f2c…'
  */
-export function sweepName(p: SweepParams): string {
-  return `seq:${p.sequence_id}|${p.fields.join(',')}|px${p.pixels ? 1 : 0}`
+export function sweepName(p: SweepParams, identity: UpstreamIdentity = 'server'): string {
+  return `seq:${p.sequence_id}|${p.fields.join(',')}|px${p.pixels ? 1 : 0}${identity === 'server' ? '' : `|${identity}`}`
 }
 
 /** The upstream `fields` of a `/{image}/detections` call: `id`, the asked fields, and `geometry` when pixels are wanted. */

@@ -2,7 +2,8 @@
  * @module
  * SequenceSweep: the Durable Object that fans one sequence's detections out over many invocations.
  *
- * One object per question (`sweepName`: sequence id, sorted fields, pixels). `run()` plans (one
+ * One object per question (`sweepName`: sequence id, sorted fields, pixels, and the caller's
+ * upstream identity when it brings its own token). `run()` plans (one
  * `/image_ids` call, stored as `images` rows in upstream order), arms an alarm and waits. Each
  * alarm runs one slice: a fresh GraphClient whose `subrequestBudget` is `SUBREQUEST_BUDGET`, ≤ 6
  * requests in flight, each finished image stored with its state change in one transaction, then
@@ -27,6 +28,7 @@ import { UpstreamError } from '../../../shared/upstream/errors'
 import { callObject } from '../../../shared/fanout/call-object'
 import { pump } from '../../../shared/fanout/pump'
 import { partition, shardCount, shardSettings } from '../../../shared/fanout/shards'
+import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
 import type { Env } from './env'
@@ -97,7 +99,7 @@ export class SequenceSweep extends DurableObject<Env> {
   async run(input: SweepParams, clientToken?: string): Promise<SweepAnswer> {
     const params = validParams(input)
     if (!params) return invalidParams()
-    return this.#join(params, sweepName(params), clientToken)
+    return this.#join(params, await this.#name(params, clientToken), clientToken)
   }
 
   /**
@@ -106,7 +108,7 @@ export class SequenceSweep extends DurableObject<Env> {
    */
   async runPart(input: SweepParams, part: { name: string; ids: string[] }, clientToken?: string): Promise<SweepAnswer> {
     const params = validParams(input)
-    const ok = params && typeof part?.name === 'string' && part.name.startsWith(`${sweepName(params)}#`) && Array.isArray(part.ids) && part.ids.length > 0 && part.ids.every((id) => typeof id === 'string')
+    const ok = params && typeof part?.name === 'string' && part.name.startsWith(`${await this.#name(params, clientToken)}#`) && Array.isArray(part.ids) && part.ids.length > 0 && part.ids.every((id) => typeof id === 'string')
     if (!ok) return invalidParams()
     return this.#join(params, part.name, clientToken, part.ids)
   }
@@ -135,14 +137,20 @@ export class SequenceSweep extends DurableObject<Env> {
   async prepare(input: SweepParams, clientToken?: string): Promise<{ ok: true; progress: SweepProgress } | { ok: false; problem: Problem; headers?: Record<string, string> }> {
     const params = validParams(input)
     if (!params) return invalidParams()
+    const name = await this.#name(params, clientToken)
     const meta = this.#store.meta()
-    if (meta && meta.name !== sweepName(params)) return { ok: false, problem: problem('internal_error', 'This sweep object holds another question.') }
+    if (meta && meta.name !== name) return { ok: false, problem: problem('internal_error', 'This sweep object holds another question.') }
     if (!meta) {
       this.#clientToken = clientToken
-      const failed = await this.#planOnce(params, sweepName(params))
+      const failed = await this.#planOnce(params, name)
       if (failed) return failed.ok ? { ok: false, problem: problem('internal_error', 'Unexpected plan answer.') } : failed
     }
     return { ok: true, progress: await this.progress() }
+  }
+
+  /** The question's name: its parameters and the identity of the token it is fetched with (the Worker names the object alike). */
+  async #name(params: SweepParams, clientToken: string | undefined): Promise<string> {
+    return sweepName(params, await upstreamIdentity(clientToken, this.env))
   }
 
   /** State and accounting, for tests and operators; a sharded sweep's are its parts' summed. */

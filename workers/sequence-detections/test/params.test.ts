@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeParams, pick, sweepName, upstreamFields } from '../src/params'
+import { normalizeParams, pick, shardName, sweepName, upstreamFields } from '../src/params'
 
 describe('sweep parameters', () => {
   it('names the same question the same way whatever the field order', () => {
@@ -9,6 +9,14 @@ describe('sweep parameters', () => {
     expect(sweepName(a)).toBe(sweepName(b))
     expect(sweepName(a)).toBe('seq:kx7r2u|id,value|px0')
     expect(sweepName({ ...a, pixels: true })).not.toBe(sweepName(a))
+  })
+
+  it('names a client identity’s question apart, its parts under it; the server’s as before', () => {
+    const a = normalizeParams({ sequence_id: 'kx7r2u', fields: ['id'], pixels: false })
+    expect(sweepName(a, 'server')).toBe('seq:kx7r2u|id|px0')
+    expect(sweepName(a, 'client:0a1b')).toBe('seq:kx7r2u|id|px0|client:0a1b')
+    expect(sweepName(a, 'client:0a1b')).not.toBe(sweepName(a, 'client:0a1c'))
+    expect(shardName(sweepName(a, 'client:0a1b'), 1, 4)).toBe('seq:kx7r2u|id|px0|client:0a1b#2/4')
   })
 
   it('refuses what the public validation refuses', () => {

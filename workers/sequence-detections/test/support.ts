@@ -4,6 +4,7 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
+import type { UpstreamIdentity } from '../../../shared/upstream/identity'
 import { normalizeParams, sweepName } from '../src/params'
 
 export const BUDGET = Number(env.SUBREQUEST_BUDGET)
@@ -53,8 +54,8 @@ export function callWorker(path: string, init?: RequestInit): Promise<Response> 
   return exports.default.fetch(`https://mly.test${path}`, init)
 }
 
-export function sweepStub(sequence_id: string, fields: string[] = ['id', 'value', 'geometry'], pixels = false) {
-  return env.SEQUENCE_SWEEP.getByName(sweepName(normalizeParams({ sequence_id, fields, pixels })))
+export function sweepStub(sequence_id: string, fields: string[] = ['id', 'value', 'geometry'], pixels = false, identity: UpstreamIdentity = 'server') {
+  return env.SEQUENCE_SWEEP.getByName(sweepName(normalizeParams({ sequence_id, fields, pixels }), identity))
 }
 
 export interface SliceRecord {

@@ -8,6 +8,7 @@
 import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cacheKey } from '../../../shared/cache/kv-cache'
+import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { normalizeParams, shardName, sweepName } from '../src/params'
 import { BUDGET, callWorker, delta, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'
 
@@ -388,7 +389,9 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(res.status).toBe(200)
     const after = await standIn.stats()
     expect(after.tokensSeen.length).toBe(before.tokensSeen.length + 1)
-    const text = await storageText(sweepStub(s50.id, ['geometry']))
+    // The client's run is its identity's own object: the server's was never made.
+    expect((await sweepStub(s50.id, ['geometry']).progress()).state).toBe('empty')
+    const text = await storageText(sweepStub(s50.id, ['geometry'], false, await upstreamIdentity(clientToken, env)))
     expect(text.length).toBeGreaterThan(1000)
     expect(text).not.toContain('MLY|')
   })
