@@ -82,6 +82,28 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      // The two request-sized Workers (no Durable Object) inside workerd, for what only the runtime
+      // shows: their real KV, and the expiration it keeps for each kind of answer.
+      ...(['detection-geometry', 'feature-images'] as const).map((worker) => ({
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: `./workers/${worker}/wrangler.toml` },
+            miniflare: {
+              bindings: {
+                MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
+                MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: `runtime-${worker}`,
+          include: [`workers/${worker}/test/**/*.test.ts`],
+          globalSetup: ['test/support/upstream-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      })),
       {
         test: {
           name: 'e2e',

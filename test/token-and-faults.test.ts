@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SERVER_TOKEN, startSystem, useSystem, type System } from './support/system'
 import { expectProblem } from './support/problem'
+import { tokenHash } from './support/truth'
 
 const t = useSystem()
 afterEach(() => t.sys.sandboxControl.config({ rate429: 0, rate500: 0, rateDrop: 0, latencyMs: 0, jitterMs: 0 }))
@@ -35,9 +36,14 @@ describe('token hygiene', () => {
 
   it('uses a client’s own OAuth token for its upstream calls, and keeps it out of the answer', async () => {
     const own = 'MLY|77777|fedcba9876543210fedcba9876543210'
+    await t.sys.sandboxControl.reset()
     const res = await t.sys.fetch(`/v1/map-features/${t.world.sampleMapFeatures.seenInNoImage}/detections`, { headers: { authorization: `OAuth ${own}` } })
     expect(res.status).toBe(200)
     expect(leaks(await res.text(), own)).toBe(false)
+    // The upstream saw this token, and no other, for this request's calls.
+    const stats = await t.sys.sandboxControl.stats()
+    expect(stats.requests).toBeGreaterThan(0)
+    expect(stats.tokensSeen).toEqual([tokenHash(own)])
   })
 })
 
