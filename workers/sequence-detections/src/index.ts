@@ -6,27 +6,28 @@
  * of the question, which fans the per-image requests out over as many budgeted invocations as the
  * sequence needs (one invocation may make only SUBREQUEST_BUDGET upstream calls).
  */
-import { z } from 'zod'
 import { answer } from '../../../shared/http/answer'
 import { ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
-import { booleanParam, fieldsParam, sequenceId, validate } from '../../../shared/http/validation'
+import { sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../shared/http/task-params'
+import { validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import { callObject } from '../../../shared/fanout/call-object'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
-import { DEFAULT_FIELDS, DETECTION_FIELDS, normalizeParams, sweepName } from './params'
+import { normalizeParams, sweepName } from './params'
+import { progressRoutes } from './progress'
 import type { SweepAnswer, SweepBody } from './sequence-sweep'
 
 export { SequenceSweep } from './sequence-sweep'
 
-const params = z.object({ sequenceId })
-const query = z.object({ fields: fieldsParam(DETECTION_FIELDS, DEFAULT_FIELDS), pixels: booleanParam })
-
 const app = createTaskApp<{ Bindings: Env }>('mly-sequence-detections')
 
-app.get('/v1/sequences/:sequenceId/detections', validate('param', params), validate('query', query), async (c) => {
+// For the jobs Worker: how far this question's sweep has got (never forwarded by the gateway).
+app.route('/internal/progress', progressRoutes)
+
+app.get('/v1/sequences/:sequenceId/detections', validate('param', sequenceDetectionsPath), validate('query', sequenceDetectionsQuery), async (c) => {
   const { sequenceId: sequence_id } = c.req.valid('param')
   const { fields, pixels } = c.req.valid('query')
   const sweep = normalizeParams({ sequence_id, fields, pixels })

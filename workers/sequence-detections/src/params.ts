@@ -3,10 +3,12 @@
  * What a sequence sweep is about, normalised: the same question always names the same Durable
  * Object and the same cache key, whatever the order of `fields`.
  */
+import { DEFAULT_DETECTION_FIELDS, DETECTION_FIELDS } from '../../../shared/http/task-params'
 import type { UpstreamIdentity } from '../../../shared/upstream/identity'
 
-export const DETECTION_FIELDS = ['id', 'value', 'geometry', 'created_at', 'image'] as const
-export const DEFAULT_FIELDS = ['id', 'value', 'geometry'] as const
+// One list with the public route's validation (shared/http/task-params).
+export { DETECTION_FIELDS }
+export const DEFAULT_FIELDS = DEFAULT_DETECTION_FIELDS
 
 export interface SweepParams {
   sequence_id: string
