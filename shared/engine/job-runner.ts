@@ -30,9 +30,9 @@ export type JobAnswer =
   | { ok: true; body: string; requests: number }
   | { ok: false; problem: Problem; headers?: Record<string, string>; requests: number }
 
-/** What a part gives its coordinator: every finished unit of its own as `[unit JSON, result]`. */
+/** What a part gives its coordinator: every finished unit of its own, its JSON and its result. */
 export type PartAnswer =
-  | { ok: true; results: Array<[string, string]>; units: number; requests: number }
+  | { ok: true; results: Array<{ unit: string; result: string }>; units: number; requests: number }
   | { ok: false; problem: Problem; headers?: Record<string, string>; requests: number }
 
 export interface JobProgress {
@@ -53,7 +53,10 @@ export interface JobProgress {
   slices: SliceRow[]
 }
 
-/** The part objects of a coordinator, reached by name. */
+/**
+ * The part objects of a coordinator, reached by name. A Durable Object stub's RPC types cannot
+ * follow a Problem's open members: adapters cast their stub to this.
+ */
 export interface PartStub {
   runPart(name: string, params: unknown, units: string[], clientToken?: string): Promise<PartAnswer>
   progress(): Promise<JobProgress>
@@ -266,7 +269,7 @@ export class JobRunner<P, U> {
     const short = answers.findIndex((a, k) => a.ok && a.units !== parts[k]!.length)
     if (short >= 0) return this.#end('failed', { problem: problem('internal_error', `Part ${short + 1} of the job answered for other units; ask again to resume.`) }, requests)
     const results = answers.flatMap((a) => (a.ok ? a.results : []))
-    const out = this.#task.answer(params, results.map(([u, result]) => ({ unit: JSON.parse(u) as U, result })))
+    const out = this.#task.answer(params, results.map((r) => ({ unit: JSON.parse(r.unit) as U, result: r.result })))
     if (!out.ok) return this.#end('done', undefined, requests, { ok: false, problem: out.problem, ...(out.headers ? { headers: out.headers } : {}), requests })
     return this.#end('done', undefined, requests, { ok: true, body: out.body, requests })
   }
@@ -518,7 +521,7 @@ export class JobRunner<P, U> {
     if (!job) return { ok: false, problem: problem('internal_error', 'The job lost its plan.'), requests }
     if (job.state === 'failed') return { ok: false, problem: job.problem ?? problem('internal_error', 'The job failed.'), ...(job.headers ? { headers: job.headers } : {}), requests }
     if (job.state !== 'done') return this.#stillRunning(requests)
-    const results: UnitResult<U>[] = this.store.results().map(([u, result]) => ({ unit: JSON.parse(u) as U, result }))
+    const results: UnitResult<U>[] = this.store.results().map((r) => ({ unit: JSON.parse(r.unit) as U, result: r.result }))
     const out = this.#task.answer(JSON.parse(job.params) as P, results)
     return out.ok ? { ok: true, body: out.body, requests } : { ok: false, problem: out.problem, ...(out.headers ? { headers: out.headers } : {}), requests }
   }

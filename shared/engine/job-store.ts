@@ -207,10 +207,10 @@ export class JobStore {
     return out
   }
 
-  /** Units in plan order, as `[unit JSON, result text]`, of those that have a result. */
-  results(): Array<[string, string]> {
-    const out: Array<[string, string]> = []
-    for (const r of this.#sql.exec<Row>(`SELECT unit, result FROM units WHERE state = 'done' ORDER BY id`)) out.push([String(r.unit), String(r.result ?? '')])
+  /** The finished units in plan order, each its JSON and its result text. */
+  results(): Array<{ unit: string; result: string }> {
+    const out: Array<{ unit: string; result: string }> = []
+    for (const r of this.#sql.exec<Row>(`SELECT unit, result FROM units WHERE state = 'done' ORDER BY id`)) out.push({ unit: String(r.unit), result: String(r.result ?? '') })
     return out
   }
 

@@ -4,7 +4,7 @@
  * path (plan with an upstream call, units, children, answer, limit, shards) and nothing else.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer } from '../../../shared/engine/job-runner'
+import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import type { Task } from '../../../shared/engine/task'
 import { problem } from '../../../shared/http/problem'
 import { shardSettings } from '../../../shared/fanout/shards'
@@ -64,7 +64,7 @@ export class SizesJob extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     this.runner = new JobRunner(
-      { ctx, settings: env, part: (name) => env.SIZES_JOB.getByName(name) },
+      { ctx, settings: env, part: (name) => env.SIZES_JOB.getByName(name) as unknown as PartStub },
       sizesTask,
       { shards: shardSettings(env), resultTtlMs: 60_000, retainMs: 120_000 },
     )
