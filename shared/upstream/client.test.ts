@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { GraphClient, type GraphClientOptions } from './client'
 import { UpstreamError } from './errors'
 import { json, recordingSleep, scriptedFetch, type Step } from './test-helpers'
@@ -240,5 +240,128 @@ describe('GraphClient.get', () => {
     } catch (e) {
       expectNoToken(String(e))
     }
+  })
+})
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('GraphClient, pinned', () => {
+  it('sends a GET accepting JSON, to a base URL stripped of all its trailing slashes, as the server by default', async () => {
+    const seen: { method?: string; accept: string | null }[] = []
+    const f = (async (_url: RequestInfo | URL, init?: RequestInit) => {
+      seen.push({ method: init?.method, accept: new Headers(init?.headers).get('accept') })
+      return new Response('{}')
+    }) as typeof fetch
+    const { client, calls } = setup([json(200, {})], { baseUrl: 'http://graph.test//' })
+    await client.get('/1')
+    expect(calls[0]!.url).toBe('http://graph.test/1')
+    expect(client.tokenSource).toBe('server')
+    await new GraphClient({ baseUrl: 'http://g', token: TOKEN, fetch: f }).get('/1')
+    expect(seen).toEqual([{ method: 'GET', accept: 'application/json' }])
+  })
+
+  it('uses globalThis.fetch when given none', async () => {
+    const urls: string[] = []
+    vi.stubGlobal('fetch', async (url: RequestInfo | URL) => {
+      urls.push(String(url))
+      return new Response('{"ok":1}')
+    })
+    try {
+      await expect(new GraphClient({ baseUrl: 'http://g', token: TOKEN }).get('/1')).resolves.toEqual({ ok: 1 })
+      expect(urls).toEqual(['http://g/1'])
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
+  it('really waits between attempts when given no sleep', async () => {
+    const f = scriptedFetch([json(500, {}), json(200, {})])
+    const client = new GraphClient({ baseUrl: 'http://g', token: TOKEN, fetch: f.fetch, baseDelayMs: 40, random: () => 1 })
+    const start = performance.now()
+    await client.get('/1')
+    expect(performance.now() - start).toBeGreaterThanOrEqual(35)
+  })
+
+  it('refuses a path that does not start with / or that carries a query or a fragment', async () => {
+    const { client, calls } = setup([json(200, {})])
+    for (const path of ['1', '/1?fields=id', '/1#x']) await expect(client.get(path)).rejects.toThrow(TypeError)
+    expect(calls).toHaveLength(0)
+  })
+
+  it('fails a 3xx at once as bad_response', async () => {
+    for (const status of [300, 302]) {
+      const { client, calls } = setup([json(status, {})])
+      expect(await failure(client.get('/1'))).toMatchObject({ reason: 'bad_response', status })
+      expect(calls).toHaveLength(1)
+    }
+  })
+
+  it('waits for a Retry-After of exactly the cap', async () => {
+    const { client, sleeps } = setup([json(429, {}, { 'retry-after': '30' }), json(200, {})])
+    await client.get('/1')
+    expect(sleeps).toEqual([30_000])
+  })
+
+  it('reports an unavailable upstream asking for too long a wait as unavailable', async () => {
+    const { client, calls } = setup([json(503, {}, { 'retry-after': '120' })])
+    expect(await failure(client.get('/1'))).toMatchObject({ reason: 'unavailable', status: 503, retryAfterSeconds: 120 })
+    expect(calls).toHaveLength(1)
+  })
+
+  it('does not sleep once the budget is spent', async () => {
+    const { client, sleeps } = setup([json(503, {})], { subrequestBudget: 1 })
+    expect(await failure(client.get('/1'))).toMatchObject({ reason: 'budget_exhausted', attempts: 2 })
+    expect(sleeps).toEqual([100])
+  })
+
+  it('keeps the last upstream failure, not a spent budget', async () => {
+    const { client } = setup([json(503, {}), json(200, {})])
+    expect(client.lastFailure).toBeUndefined()
+    await client.get('/1')
+    expect(client.lastFailure).toMatchObject({ reason: 'unavailable', status: 503 })
+    const spent = setup([json(500, {})], { subrequestBudget: 1 })
+    await failure(spent.client.get('/1'))
+    expect(spent.client.lastFailure).toMatchObject({ reason: 'unavailable', status: 500 })
+  })
+
+  it('keeps the highest number of attempts in flight, not the latest', async () => {
+    const { client } = setup([json(200, {})])
+    await Promise.all([client.get('/1'), client.get('/2'), client.get('/3')])
+    await client.get('/4')
+    expect(client.stats.inFlightPeak).toBe(3)
+  })
+
+  it('aborts the fetch that timed out', async () => {
+    const signals: AbortSignal[] = []
+    const hang = ((_url: RequestInfo | URL, init?: RequestInit) => {
+      signals.push(init!.signal!)
+      return new Promise<Response>(() => {})
+    }) as typeof fetch
+    const client = new GraphClient({ baseUrl: 'http://g', token: TOKEN, fetch: hang, timeoutMs: 5, maxAttempts: 1 })
+    expect((await failure(client.get('/1'))).reason).toBe('timeout')
+    expect(signals.map((s) => s.aborted)).toEqual([true])
+  })
+
+  it('leaves no timer behind once an attempt is answered', async () => {
+    vi.useFakeTimers()
+    try {
+      const { client } = setup([json(200, {})])
+      await client.get('/1')
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('names the path, the status or the reason in the error', async () => {
+    const cases: [Step, string][] = [
+      [json(500, {}), 'Graph API GET /1 failed: HTTP 500 (unavailable)'],
+      [{ drop: 'connect' }, 'Graph API GET /1 failed: dropped (dropped)'],
+    ]
+    for (const [step, message] of cases) {
+      const { client } = setup([step], { maxAttempts: 1 })
+      expect(String(await failure(client.get('/1')))).toBe(`UpstreamError: ${message}`)
+    }
+    const { client } = setup([json(200, {})], { subrequestBudget: 0 })
+    expect((await failure(client.get('/1'))).message).toBe('Graph API GET /1 failed: budget exhausted (budget_exhausted)')
   })
 })

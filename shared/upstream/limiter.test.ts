@@ -30,3 +30,25 @@ describe('createLimiter', () => {
     expect(() => createLimiter(0)).toThrow(RangeError)
   })
 })
+
+// Found by mutation testing (`npm run mutate`).
+describe('createLimiter, pinned', () => {
+  it('takes a single slot', async () => {
+    const limit = createLimiter(1)
+    const order: string[] = []
+    const task = (name: string) => limit.run(async () => {
+      order.push(`${name}+`)
+      await new Promise((r) => setTimeout(r, 1))
+      order.push(`${name}-`)
+    })
+    await Promise.all([task('a'), task('b')])
+    expect(order).toEqual(['a+', 'a-', 'b+', 'b-'])
+  })
+
+  it('keeps the highest number of slots held, not the latest', async () => {
+    const limit = createLimiter(4)
+    await Promise.all([limit.run(async () => 1), limit.run(async () => 2)])
+    await limit.run(async () => 3)
+    expect(limit.peak).toBe(2)
+  })
+})

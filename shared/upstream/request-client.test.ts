@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ProblemError } from '../http/problem'
-import { clientForRequest, sliceClient, subrequestBudget } from './request-client'
+import { clientForRequest, noTokenProblem, sliceClient, subrequestBudget } from './request-client'
 import { json, scriptedFetch } from './test-helpers'
 
 describe('clientForRequest', () => {
@@ -43,5 +43,27 @@ describe('sliceClient', () => {
     await server.get('/2')
     expect(f.calls.map((c) => c.headers.get('authorization'))).toEqual(['OAuth MLY|cli', 'OAuth MLY|srv'])
     expect(sliceClient({}, undefined)).toBeNull()
+  })
+})
+
+// Found by mutation testing (`npm run mutate`).
+describe('request clients, pinned', () => {
+  it('go to the real Graph API when no URL is configured', async () => {
+    const f = scriptedFetch([json(200, {})])
+    await clientForRequest({ MAPILLARY_ACCESS_TOKEN: 'MLY|srv' }, undefined, { fetch: f.fetch }).get('/1')
+    expect(f.calls[0]!.url).toBe('https://graph.mapillary.com/1')
+  })
+
+  it('take the default budget for 0, a negative or an infinite SUBREQUEST_BUDGET, and whole budgets only', () => {
+    expect(['0', '-5', 'Infinity', ''].map((b) => subrequestBudget({ SUBREQUEST_BUDGET: b }))).toEqual([10_000, 10_000, 10_000, 10_000])
+    expect(subrequestBudget({ SUBREQUEST_BUDGET: '1' })).toBe(1)
+    expect(subrequestBudget({ SUBREQUEST_BUDGET: '7.9' })).toBe(7)
+  })
+
+  it('say how to send a token when there is none', () => {
+    expect(noTokenProblem()).toMatchObject({
+      code: 'upstream_auth',
+      detail: 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).',
+    })
   })
 })

@@ -19,3 +19,12 @@ describe('tokenFrom', () => {
     expect(tokenFrom('Basic x', '  ')).toBeNull()
   })
 })
+
+// Found by mutation testing (`npm run mutate`).
+describe('tokenFrom, pinned', () => {
+  it('reads the scheme only at the start of the header', () => {
+    expect(tokenFrom('XOAuth MLY|1|abc', 'MLY|9|srv')).toEqual({ token: 'MLY|9|srv', source: 'server' })
+    expect(tokenFrom('Basic OAuth MLY|1|abc', 'MLY|9|srv')).toEqual({ token: 'MLY|9|srv', source: 'server' })
+    expect(tokenFrom('  OAuth MLY|1|abc', 'MLY|9|srv')).toEqual({ token: 'MLY|1|abc', source: 'client' })
+  })
+})
