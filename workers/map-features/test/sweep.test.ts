@@ -6,7 +6,10 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { inBbox, MIN_CELL_DEG, planCells, type Bbox } from '../../../shared/tiling'
+import { MIN_CELL_DEG, planCells, type Bbox } from '../../../shared/tiling'
+import { requestIdentity } from '../../../shared/upstream/identity'
+import { pointInBBox } from '../../sandbox/src/geo'
+import { DOCUMENTED_TTL, expectExpiresAfter, keyNames, newKeys } from '../../../test/support/kv-keys'
 import { sweepName, type MapFeaturesSweep, type SweepAnswer, type SweepParams } from '../src/map-features-sweep'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
@@ -36,12 +39,12 @@ function mapFeatures(b: Bbox, extra = ''): Promise<Response> {
   return exports.default.fetch(`https://mf.test/v1/map-features?bbox=${b.join(',')}${extra}`)
 }
 
-/** The answer's ids, sorted, after checking each is once and inside the box. */
+/** The answer's ids, sorted, after checking each is once and inside the box (by the stand-in's own rule). */
 function checkedIds(fc: Fc, b: Bbox): string[] {
   expect(fc.type).toBe('FeatureCollection')
   const ids = fc.features.map((f) => f.id)
   expect(new Set(ids).size).toBe(ids.length)
-  for (const f of fc.features) expect(inBbox(f.geometry.coordinates, b)).toBe(true)
+  for (const f of fc.features) expect(pointInBBox(f.geometry.coordinates[0]!, f.geometry.coordinates[1]!, b)).toBe(true)
   return ids.slice().sort()
 }
 
@@ -86,6 +89,18 @@ describe('map features fan-out (Durable Object)', () => {
     expect(slices.reduce((n, s) => n + s.attempts, 0)).toBe(made)
     undisturbed = made
     console.log(`dense district: ${ids.length} features, ${made} upstream requests, ${slices.length} slices, attempts per slice ${slices.map((s) => s.attempts).join('/')}`)
+  })
+
+  it('keeps the answer in KV for an hour (KEYS.md: mf-bbox)', async () => {
+    const before = await keyNames(env.CACHE, 'mf-bbox')
+    const t0 = Date.now()
+    const res = await mapFeatures(probe.bbox, '&fields=last_seen_at,object_type')
+    expect(res.status).toBe(200)
+    const body = await res.text()
+    const keys = await newKeys(env.CACHE, 'mf-bbox', before)
+    expect(keys).toHaveLength(1)
+    expectExpiresAfter(keys[0]!, DOCUMENTED_TTL['mf-bbox'], t0, Date.now())
+    expect(await env.CACHE.get(keys[0]!.name, 'text')).toBe(body)
   })
 
   it('serves a repeat from KV: no upstream request', async () => {
@@ -175,13 +190,18 @@ describe('map features fan-out (Durable Object)', () => {
     const text = await res.text()
     expect(text).not.toContain('callerOwnSecret')
     expect((await control('stats')).tokensSeen.length).toBe(seen + 1)
-    const stub = stubFor({ bbox: probe.bbox, fields: ['aligned_direction', 'object_type'] })
+    // The object that swept for this caller (its name carries the caller's identity, never the token).
+    const identity = await requestIdentity(`OAuth ${clientToken}`, env)
+    const stub = env.MAP_FEATURES_SWEEP.getByName(sweepName({ bbox: probe.bbox, fields: ['aligned_direction', 'object_type'] }, identity))
     const dump = await runInDurableObject(stub, async (_o: MapFeaturesSweep, state) => {
       const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray()
       const rows = tables.map((t) => state.storage.sql.exec(`SELECT * FROM "${t.name}"`).toArray())
       return JSON.stringify({ tables, rows, kv: [...(await state.storage.list()).entries()] })
     })
-    expect(dump).toContain('features')
+    // It is the object that swept (it holds every feature of the box), so what the dump lacks counts.
+    const want = await truth(probe.bbox)
+    expect(want.length).toBeGreaterThan(0)
+    for (const id of want) expect(dump).toContain(`"${id}`)
     expect(dump).not.toContain('callerOwnSecret')
     expect(dump).not.toMatch(/MLY\|/)
     const keys = (await env.CACHE.list()).keys.map((k) => k.name).join(' ')
@@ -205,6 +225,52 @@ describe('map features fan-out (Durable Object)', () => {
     expect(ok.status).toBe(200)
     expect(ok.headers.get('x-cache')).toBe('miss')
     expect(checkedIds(await ok.json(), probe.bbox)).toEqual(await truth(probe.bbox))
+  })
+})
+
+describe('how long a finished box lives in its object', () => {
+  // Any name: the object answers by the parameters it is given, so this does not depend on sweepName.
+  const stubNamed = (name: string) => env.MAP_FEATURES_SWEEP.getByName(`test:${name}`)
+  /** Moves the finished job's end `seconds` into the past, as if that much time had gone by. */
+  const age = (stub: DurableObjectStub<MapFeaturesSweep>, seconds: number) =>
+    runInDurableObject(stub, (_o: MapFeaturesSweep, state) => {
+      expect(state.storage.sql.exec('UPDATE job SET finished_at = finished_at - ? WHERE finished_at IS NOT NULL', seconds * 1000).rowsWritten).toBe(1)
+    })
+  /** Runs the question on `stub`, checks the answer against the truth, answers the upstream requests it made. */
+  const run = async (stub: DurableObjectStub<MapFeaturesSweep>, params: SweepParams) => {
+    const before = await upstreamRequests()
+    const answer = (await stub.run(params)) as unknown as SweepAnswer
+    const made = (await upstreamRequests()) - before
+    expect(answer.ok).toBe(true)
+    if (answer.ok) expect(checkedIds(JSON.parse(answer.body) as Fc, params.bbox)).toEqual(await truth(params.bbox))
+    return made
+  }
+
+  it('answers from storage while the KV copy lives (3600 s), sweeps again after it, and empties its tables 10 minutes later', async () => {
+    const params: SweepParams = { bbox: probe.bbox, fields: ['first_seen_at'] }
+    const stub = stubNamed('result-ttl')
+    expect(await run(stub, params)).toBeGreaterThan(0)
+    // A minute before the KV copy expires: still the stored answer, no upstream request.
+    await age(stub, DOCUMENTED_TTL['mf-bbox'] - 60)
+    expect(await run(stub, params)).toBe(0)
+    // A minute after: the stored answer is as stale as an expired KV copy, so the box is swept again.
+    await age(stub, 120)
+    expect(await run(stub, params)).toBeGreaterThan(0)
+
+    // Retention (KEYS.md): the tables stay until 10 minutes past the result's life, then the alarm empties them.
+    const rows = () =>
+      runInDurableObject(stub, (_o: MapFeaturesSweep, state) => ({
+        job: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM job').one().n,
+        features: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM cell_features').one().n,
+      }))
+    await age(stub, DOCUMENTED_TTL['mf-bbox'] + 10 * 60 - 60)
+    expect(await runDurableObjectAlarm(stub)).toBe(true)
+    const kept = await rows()
+    expect(kept.job).toBe(1)
+    expect(kept.features).toBeGreaterThan(0)
+    await age(stub, 120)
+    expect(await runDurableObjectAlarm(stub)).toBe(true)
+    expect(await rows()).toEqual({ job: 0, features: 0 })
   })
 })
 
