@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { identityPart, requestIdentity, upstreamIdentity } from './identity'
+import { identityPart, isClientName, requestIdentity, upstreamIdentity } from './identity'
 import { cacheKey } from '../cache/key'
 
 const SERVER = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
@@ -55,6 +55,16 @@ describe('upstreamIdentity', () => {
         const secret = token.split('|')[2]!
         for (const piece of windows(secret, 6)) expect(id, piece).not.toContain(piece)
       }
+    }
+  })
+
+  it('tells a client identity’s object names (and their parts’) from the server’s', async () => {
+    const a = await upstreamIdentity(A, env)
+    expect(isClientName(`seq:kx7r2u|id|px0|${a}`)).toBe(true)
+    expect(isClientName(`seq:kx7r2u|id|px0|${a}#2/4`)).toBe(true)
+    expect(isClientName(`mf-sweep:v1:{"bbox":[1,2,3,4]}|${a}`)).toBe(true)
+    for (const name of [undefined, '', 'seq:kx7r2u|id|px0', 'seq:kx7r2u|id|px0#2/4', 'mf-sweep:v1:{"bbox":[1,2,3,4]}', 'seq:client:ab|id|px0']) {
+      expect(isClientName(name), String(name)).toBe(false)
     }
   })
 

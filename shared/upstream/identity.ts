@@ -64,6 +64,20 @@ export function identityPart(identity: UpstreamIdentity): string | undefined {
   return identity === 'server' ? undefined : identity
 }
 
+/**
+ * Whether a Durable Object name was made for a client's identity (a sweep's, or a part's of one):
+ * such an object runs with its caller's token only, never the server's.
+ *
+ * @example
+ * isClientName('seq:kx7r2u|id|px0')                  // false
+ * isClientName(sweepName(params, 'client:9f2c…'))    // true
+ */
+export function isClientName(name: string | undefined): boolean {
+  return name !== undefined && CLIENT_NAME.test(name)
+}
+
+const CLIENT_NAME = /\|client:[0-9a-f]{64}(?:#|$)/
+
 // The key once per isolate and key text (importing it costs more than a short HMAC). The key itself
 // is kept, not a pending promise: a promise of one request must not be awaited by another.
 let imported: { text: string; key: CryptoKey } | undefined

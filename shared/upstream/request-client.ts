@@ -26,6 +26,15 @@ export function noTokenProblem(): Problem {
   return problem('upstream_auth', 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).')
 }
 
+/**
+ * The problem when a run for a client's identity lost the client's token (it lives in the object's
+ * memory only, and the object restarted): it never goes on with the server's token instead. The
+ * same caller asking again brings the token back and resumes the work.
+ */
+export function tokenLostProblem(): Problem {
+  return problem('job_interrupted', 'The work for your request was interrupted and lost the token of your Authorization header, which is kept in memory only; ask again to resume it.')
+}
+
 /** The caller's own token, else the server's; throws the `upstream_auth` problem when neither. */
 export function requireToken(authorization: string | null | undefined, serverToken: string | undefined): { token: string; source: 'server' | 'client' } {
   const auth = tokenFrom(authorization, serverToken)

@@ -15,9 +15,9 @@ import { TTL } from '../../../shared/cache/kv-cache'
 import { parseRetryAfter } from '../../../shared/upstream/backoff'
 import { classifyStatus } from '../../../shared/upstream/classify'
 import { UpstreamError } from '../../../shared/upstream/errors'
-import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
+import { noTokenProblem, sliceClient, subrequestBudget, tokenLostProblem } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
-import type { UpstreamIdentity } from '../../../shared/upstream/identity'
+import { isClientName, type UpstreamIdentity } from '../../../shared/upstream/identity'
 import { pump } from '../../../shared/fanout/pump'
 import { judgeCell, orderIds, planCells, startCellCount } from '../../../shared/tiling'
 import { boxTooCostly, maxBoxRequests, maxCellSpanDeg } from './box-limits'
@@ -63,7 +63,7 @@ export function sweepName(p: SweepParams, identity: UpstreamIdentity = 'server')
 
 export class MapFeaturesSweep extends DurableObject<Env> {
   readonly store: SweepStore
-  /** A caller's own token: memory only (never storage, a key or a log); after eviction the server's. */
+  /** A caller's own token: memory only (never storage, a key or a log); lost on eviction, until its caller asks again. */
   #clientToken: string | undefined
   #slicing = false
   #waiters: Array<(a: SweepAnswer) => void> = []
@@ -220,6 +220,11 @@ export class MapFeaturesSweep extends DurableObject<Env> {
     const budget = subrequestBudget(env)
     // The last upstream failure seen, to name it if the budget ends a slice before the client gives up.
     let lastFailure: { status?: number; retryAfter?: string | null } | undefined
+    // A client's run never goes on with the server's token: after a restart it waits for its caller's.
+    if (!this.#clientToken && isClientName(this.ctx.id.name)) {
+      this.store.fail(tokenLostProblem(), {}, Date.now())
+      return 'failed'
+    }
     const client = sliceClient(env, this.#clientToken, {
       maxInFlight: MAX_IN_FLIGHT,
       fetch: async (input, init) => {

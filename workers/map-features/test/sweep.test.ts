@@ -10,6 +10,8 @@ import { MIN_CELL_DEG, planCells, type Bbox } from '../../../shared/tiling'
 import { requestIdentity } from '../../../shared/upstream/identity'
 import { pointInBBox } from '../../sandbox/src/geo'
 import { DOCUMENTED_TTL, expectExpiresAfter, keyNames, newKeys } from '../../../test/support/kv-keys'
+import { upstreamIdentity } from '../../../shared/upstream/identity'
+import { tokenHash } from '../../sandbox/src/stats'
 import { sweepName, type MapFeaturesSweep, type SweepAnswer, type SweepParams } from '../src/map-features-sweep'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
@@ -364,5 +366,27 @@ describe('the bound on one question’s upstream requests (MAX_BOX_REQUESTS)', (
     // At most the cell whose split was refused is asked twice (and what was in flight with it).
     expect(total).toBeLessThanOrEqual(undisturbed + 6)
     for (const s of await slicesOf(stub)) expect(s.attempts).toBeLessThanOrEqual(BUDGET)
+  })
+})
+
+describe('a client’s own token', () => {
+  it('never goes on with the server’s token where a client’s run lost its own; its caller asking again resumes it', async () => {
+    const token = 'MLY|9191|0123456789abcdef0123456789abcdef'
+    const params: SweepParams = { bbox: dense.bbox, fields: ['aligned_direction', 'last_seen_at'] }
+    const stub = env.MAP_FEATURES_SWEEP.getByName(sweepName(params, await upstreamIdentity(token, env)))
+    const before = await upstreamRequests()
+    // A client's run as an eviction leaves it: planned, pending, no token in memory.
+    await runInDurableObject(stub, async (o: MapFeaturesSweep, state) => {
+      o.store.start(params, planCells(params.bbox), Date.now())
+      await state.storage.setAlarm(Date.now() + 3_600_000)
+    })
+    expect(await runDurableObjectAlarm(stub)).toBe(true)
+    expect(await upstreamRequests()).toBe(before)
+    expect(await runInDurableObject(stub, (o: MapFeaturesSweep) => o.store.job())).toMatchObject({ state: 'failed', problem: { status: 503, code: 'job_interrupted' } })
+    const answer = (await stub.run(params, token)) as unknown as SweepAnswer
+    expect(answer.ok).toBe(true)
+    if (!answer.ok) return
+    expect(checkedIds(JSON.parse(answer.body) as Fc, dense.bbox)).toEqual(await truth(dense.bbox))
+    expect((await control('stats')).tokensSeen).toContain(tokenHash(token))
   })
 })

@@ -28,8 +28,8 @@ import { UpstreamError } from '../../../shared/upstream/errors'
 import { callObject } from '../../../shared/fanout/call-object'
 import { pump } from '../../../shared/fanout/pump'
 import { partition, shardCount, shardSettings } from '../../../shared/fanout/shards'
-import { upstreamIdentity } from '../../../shared/upstream/identity'
-import { noTokenProblem, sliceClient, subrequestBudget } from '../../../shared/upstream/request-client'
+import { isClientName, upstreamIdentity } from '../../../shared/upstream/identity'
+import { noTokenProblem, sliceClient, subrequestBudget, tokenLostProblem } from '../../../shared/upstream/request-client'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
 import type { Env } from './env'
 import { normalizeParams, pick, shardName, sweepName, upstreamFields, type SweepParams } from './params'
@@ -188,7 +188,7 @@ export class SequenceSweep extends DurableObject<Env> {
     } else if (meta.state === 'done') {
       return this.#answer()
     } else if (!this.#clientToken && clientToken && !this.#sliceRunning) {
-      // Running after an eviction lost the starter's token: this caller's own pays from now on.
+      // Running after an eviction lost the starter's token: this caller's (the same, by the object's name) pays from now on.
       this.#clientToken = clientToken
     }
     if (!this.#sliceRunning) {
@@ -323,6 +323,8 @@ export class SequenceSweep extends DurableObject<Env> {
 
   /** The server token, unless the caller of the running job sent its own (memory only). */
   #client(overrides: Partial<GraphClientOptions> = {}): { ok: true; client: GraphClient } | { ok: false; problem: Problem; headers: Record<string, string> } {
+    // A client's run never goes on with the server's token: after a restart it waits for its caller's.
+    if (!this.#clientToken && isClientName(this.#store.meta()?.name)) return { ok: false, problem: tokenLostProblem(), headers: {} }
     const client = sliceClient(this.env, this.#clientToken, { maxInFlight: MAX_IN_FLIGHT, ...overrides })
     return client ? { ok: true, client } : { ok: false, problem: noTokenProblem(), headers: {} }
   }

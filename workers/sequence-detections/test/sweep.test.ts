@@ -9,6 +9,7 @@ import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm,
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cacheKey } from '../../../shared/cache/kv-cache'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
+import { tokenHash } from '../../sandbox/src/stats'
 import { normalizeParams, shardName, sweepName } from '../src/params'
 import { BUDGET, callWorker, delta, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'
 
@@ -400,5 +401,26 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     const res = await callWorker(`/v1/sequences/${seqs.s3.id}/detections?fields=bogus`)
     expect(res.status).toBe(400)
     expect((await callWorker(`/v1/sequences/${seqs.s3.id}/detections?pixels=maybe`)).status).toBe(400)
+  })
+
+  it('never goes on with the server’s token where a client’s run lost its own; its caller asking again resumes it', async () => {
+    const { s250 } = seqs
+    const token = 'MLY|9292|0123456789abcdef0123456789abcdef'
+    const params = { sequence_id: s250.id, fields: ['created_at', 'id'], pixels: false }
+    const stub = sweepStub(s250.id, params.fields, false, await upstreamIdentity(token, env))
+    // A client's run as an eviction leaves it: planned with the client's token, pending, the token gone.
+    const prepared = await stub.prepare(params, token)
+    expect(prepared.ok && prepared.progress).toMatchObject({ state: 'running', total: 250, pending: 250 })
+    await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now() + 3_600_000))
+    await evictDurableObject(stub)
+    const before = await standIn.stats()
+    expect(await runDurableObjectAlarm(stub)).toBe(true)
+    expect(delta(before, await standIn.stats()).total).toBe(0)
+    expect(await stub.progress()).toMatchObject({ state: 'failed', pending: 250, done: 0 })
+    const res = await callWorker(`/v1/sequences/${s250.id}/detections?fields=created_at,id`, { headers: { authorization: `OAuth ${token}` } })
+    expect(res.status).toBe(200)
+    expect((await standIn.stats()).tokensSeen).toContain(tokenHash(token))
+    expect(await stub.progress()).toMatchObject({ state: 'done', done: 250 })
+    await expectExact((await res.json()) as Body, s250.id, ['created_at'], 10)
   })
 })
