@@ -20,7 +20,7 @@ import { pump } from '../fanout/pump'
 import { callObject } from '../fanout/call-object'
 import type { GraphClient } from '../upstream/client'
 import { UpstreamError, type UpstreamReason } from '../upstream/errors'
-import { noTokenProblem, sliceClient, subrequestBudget, type UpstreamSettings } from '../upstream/request-client'
+import { noTokenProblem, sliceClient, subrequestBudget, tokenLostProblem, type UpstreamSettings } from '../upstream/request-client'
 import { upstreamProblem } from '../upstream/to-problem'
 import { JobStore, type JobRole, type JobRow, type SliceCounts, type SliceRow, type StoredUnit } from './job-store'
 import type { Failure, Task, UnitResult } from './task'
@@ -58,7 +58,7 @@ export interface JobProgress {
  * follow a Problem's open members: adapters cast their stub to this.
  */
 export interface PartStub {
-  runPart(name: string, params: unknown, units: string[], clientToken?: string): Promise<PartAnswer>
+  runPart(name: string, params: unknown, units: string[], clientToken?: string, opts?: RunOptions): Promise<PartAnswer>
   progress(): Promise<JobProgress>
 }
 
@@ -115,6 +115,16 @@ export function partName(name: string, k: number, of: number): string {
   return `${name}#${k + 1}/${of}`
 }
 
+/** What one call asks of a job beyond its question. */
+export interface RunOptions {
+  /**
+   * Most upstream requests (retries included) the job may cost: a plan needing more is refused
+   * before any request, a split that would need more ends the job (the task's `overLimit`
+   * problem). A job stopped so goes on from where it stopped when asked again with a larger one.
+   */
+  maxRequests?: number
+}
+
 /** The Durable Object side a runner needs: its state, its settings and, to shard, its parts. */
 export interface EngineHost {
   ctx: DurableObjectState
@@ -142,19 +152,19 @@ export class JobRunner<P, U> {
   }
 
   /** The whole answer of the job `name` for `params`: stored when done, else planned, run (or joined) and awaited. */
-  async run(name: string, params: P, clientToken?: string): Promise<JobAnswer> {
+  async run(name: string, params: P, clientToken?: string, opts: RunOptions = {}): Promise<JobAnswer> {
     const text = JSON.stringify(params)
     if (!this.#claim(name, text, undefined)) return this.#busy()
     const job = this.store.job()
     if (job?.state === 'done' && job.role === 'whole') return this.#answer()
-    return (this.#work ??= this.#drive(name, params, text, clientToken).finally(() => (this.#work = null)))
+    return (this.#work ??= this.#drive(name, params, text, clientToken, opts).finally(() => (this.#work = null)))
   }
 
   /** One part of a coordinator's job: `units` (unit JSON texts) run here like a whole job; answers their results. */
-  async runPart(name: string, params: P, units: string[], clientToken?: string): Promise<PartAnswer> {
+  async runPart(name: string, params: P, units: string[], clientToken?: string, opts: RunOptions = {}): Promise<PartAnswer> {
     const text = JSON.stringify(params)
     if (!this.#claim(name, text, units)) return this.#busy()
-    if (this.store.job()?.state !== 'done') await (this.#work ??= this.#drive(name, params, text, clientToken, units).finally(() => (this.#work = null)))
+    if (this.store.job()?.state !== 'done') await (this.#work ??= this.#drive(name, params, text, clientToken, opts, units).finally(() => (this.#work = null)))
     const job = this.store.job()
     const requests = this.store.spent().requests
     if (!job) return { ok: false, problem: problem('internal_error', 'A part of the job lost its plan.'), requests }
@@ -178,25 +188,25 @@ export class JobRunner<P, U> {
     return true
   }
 
-  async #drive(name: string, params: P, text: string, clientToken: string | undefined, units?: string[]): Promise<JobAnswer> {
+  async #drive(name: string, params: P, text: string, clientToken: string | undefined, opts: RunOptions, units?: string[]): Promise<JobAnswer> {
     let job = this.store.job()
     let spent = 0
     if (!job) {
       this.#clientToken = clientToken
-      const failed = await (this.#planning ??= this.#plan(name, params, text, units).finally(() => (this.#planning = null)))
+      const failed = await (this.#planning ??= this.#plan(name, params, text, opts, units).finally(() => (this.#planning = null)))
       if (failed) return { ok: false, problem: failed.problem, ...(failed.headers ? { headers: failed.headers } : {}), requests: failed.requests }
       job = this.store.job()
       if (!job) return { ok: false, problem: problem('internal_error', 'The job lost its plan.'), requests: 0 }
       spent = this.store.spent().requests
     }
     if (job.role === 'coordinator') {
-      if (job.state === 'failed') this.store.retry(Date.now())
-      return this.#gather(job, params, clientToken)
+      if (job.state === 'failed') this.store.retry(Date.now(), opts.maxRequests)
+      return this.#gather(this.store.job() ?? job, params, clientToken)
     }
     if (job.state === 'done') return this.#answer()
     if (job.state === 'failed') {
       this.#clientToken = clientToken
-      this.store.retry(Date.now())
+      this.store.retry(Date.now(), opts.maxRequests)
     } else if (!this.#clientToken && clientToken && !this.#slicing) {
       // Running after an eviction lost the starter's token: this caller's own (same identity) pays from now on.
       this.#clientToken = clientToken
@@ -212,34 +222,36 @@ export class JobRunner<P, U> {
   }
 
   /** Plans and stores the job; answers the failure that stopped planning (stored as the job's), or null. */
-  async #plan(name: string, params: P, text: string, given?: string[]): Promise<(Failure & { requests: number }) | null> {
+  async #plan(name: string, params: P, text: string, opts: RunOptions, given?: string[]): Promise<(Failure & { requests: number }) | null> {
     const now = Date.now()
+    const client = this.#clientToken !== undefined
+    const maxRequests = opts.maxRequests
     if (given) {
-      this.store.start({ name, role: 'part', params: text }, given.map((u) => [this.#task.unitKey(JSON.parse(u) as U), u] as const), now)
+      this.store.start({ name, role: 'part', params: text, client, ...(maxRequests !== undefined ? { maxRequests } : {}) }, given.map((u) => [this.#task.unitKey(JSON.parse(u) as U), u] as const), now)
       return null
     }
-    const client = this.#client()
+    const upstream = this.#client()
     let planned
-    if (!client) planned = { ok: false as const, problem: noTokenProblem() }
+    if (!upstream) planned = { ok: false as const, problem: noTokenProblem() }
     else {
       try {
-        planned = await this.#task.plan(params, client)
+        planned = await this.#task.plan(params, upstream)
       } catch (e) {
         if (!(e instanceof UpstreamError)) throw e
-        planned = { ok: false as const, ...this.#failureOf(e, undefined, client.tokenSource) }
+        planned = { ok: false as const, ...this.#failureOf(e, undefined, upstream.tokenSource) }
       }
     }
-    const counts = client ? countsOf(client) : undefined
+    const counts = upstream ? countsOf(upstream) : undefined
     // Nothing is stored for a plan that failed: the next call plans again.
     if (!planned.ok) return { problem: planned.problem, ...(planned.headers ? { headers: planned.headers } : {}), requests: counts?.attempts ?? 0 }
-    const limit = this.#task.limit?.(params)
-    if (limit && planned.units.length + (counts?.attempts ?? 0) > limit.maxRequests) {
-      const f = limit.failure(planned.units.length + (counts?.attempts ?? 0))
-      return { ...f, requests: counts?.attempts ?? 0 }
+    // Every unit costs at least one request: a plan over the bound is refused before any of them.
+    const asked = counts?.attempts ?? 0
+    if (maxRequests !== undefined && asked + planned.units.length > maxRequests) {
+      return { ...this.#overLimit(maxRequests, asked + planned.units.length, asked), requests: asked }
     }
     const shards = this.#o.shards && this.#host.part ? shardCount(planned.units.length, this.#o.shards) : 1
     const rows = planned.units.map((u) => [this.#task.unitKey(u), JSON.stringify(u)] as const)
-    this.store.start({ name, role: shards > 1 ? 'coordinator' : 'whole', params: text, shards }, rows, now, counts && counts.attempts > 0 ? counts : undefined)
+    this.store.start({ name, role: shards > 1 ? 'coordinator' : 'whole', params: text, shards, client, ...(maxRequests !== undefined ? { maxRequests } : {}) }, rows, now, counts && counts.attempts > 0 ? counts : undefined)
     // A coordinator runs no slice; its alarm only forgets the plan if its parts never finish.
     if (shards > 1) await this.#host.ctx.storage.setAlarm(Date.now() + this.#o.retainMs)
     return null
@@ -254,7 +266,7 @@ export class JobRunner<P, U> {
         const name = partName(job.name, k, parts.length)
         try {
           // RPC's Serializable mapping cannot follow Problem's open members: the shape is PartAnswer.
-          return await callObject(() => part(name), (stub) => stub.runPart(name, params, units, clientToken))
+          return await callObject(() => part(name), (stub) => stub.runPart(name, params, units, clientToken, job.maxRequests !== undefined ? { maxRequests: job.maxRequests } : {}))
         } catch (e) {
           console.error('job engine: a part failed', e instanceof Error ? e.name : typeof e)
           return { ok: false, problem: problem('internal_error', 'A part of the job failed on our side; ask again to resume.'), requests: 0 }
@@ -371,9 +383,12 @@ export class JobRunner<P, U> {
     if (full < perUnit) {
       return this.#fail({ problem: problem('subrequest_budget_exceeded', `SUBREQUEST_BUDGET (${full}) is below the ${perUnit} requests one unit needs.`) })
     }
-    const limit = this.#task.limit?.(params)
-    const room = limit ? limit.maxRequests - this.store.spent().requests : Infinity
-    if (room < perUnit) return this.#fail(limit!.failure(this.store.spent().requests + perUnit))
+    // A client's job never goes on with the server's token: after a restart it waits for its caller's.
+    if (job.client && this.#clientToken === undefined) return this.#fail({ problem: tokenLostProblem() })
+    const limit = job.maxRequests
+    const asked = this.store.spent().requests
+    const room = limit === undefined ? Infinity : limit - asked
+    if (room < perUnit) return this.#fail(this.#overLimit(limit!, asked + this.store.counts().pending, asked))
     const budget = Math.min(full - spent, room)
     if (budget < perUnit) {
       // The calling invocation spent its budget on planning: the alarm runs the first slice.
@@ -403,11 +418,11 @@ export class JobRunner<P, U> {
         try {
           const outcome = await this.#task.runUnit(JSON.parse(unit.unit) as U, params, client)
           const children = outcome.children?.map((c) => [this.#task.unitKey(c), JSON.stringify(c)] as const)
-          if (children && limit) {
-            // Every unit costs at least one request: a split past the limit ends the job before it spends them.
+          if (children && limit !== undefined) {
+            // Every unit costs at least one request: a split past the bound ends the job before it spends them.
             const needed = before + client.stats.attempts + children.length + (this.store.counts().pending - running)
-            if (needed > limit.maxRequests) {
-              overLimit ??= limit.failure(needed)
+            if (needed > limit) {
+              overLimit ??= this.#overLimit(limit, needed, before + client.stats.attempts)
               return
             }
           }
@@ -448,6 +463,10 @@ export class JobRunner<P, U> {
       this.store.setCounters(0, 0, now)
     }
     await this.#host.ctx.storage.setAlarm(now + Math.min(this.#o.maxAlarmDelayMs, retryAfter * 1000))
+  }
+
+  #overLimit(limit: number, needed: number, asked: number): Failure {
+    return this.#task.overLimit?.({ limit, needed, asked }) ?? { problem: problem('subrequest_budget_exceeded', `This job needs at least ${needed} upstream requests, over its limit of ${limit}.`, { limit }) }
   }
 
   #failureOf(e: UpstreamError, unit: U | undefined, source: 'server' | 'client'): Failure {

@@ -28,6 +28,10 @@ export interface JobRow {
   state: JobState
   /** Parts a coordinator split the units across (1 otherwise). */
   shards: number
+  /** Started with a client's own token: it never goes on with the server's. */
+  client: boolean
+  /** Most upstream requests (retries included) the job may cost; absent: no bound. */
+  maxRequests?: number
   problem?: Problem
   headers?: Record<string, string>
   /** Slices in a row that finished no unit. */
@@ -79,6 +83,8 @@ const SCHEMA = [
     params TEXT NOT NULL,
     state TEXT NOT NULL,
     shards INTEGER NOT NULL DEFAULT 1,
+    client INTEGER NOT NULL DEFAULT 0,
+    max_requests INTEGER,
     problem TEXT,
     headers TEXT,
     stalls INTEGER NOT NULL DEFAULT 0,
@@ -134,6 +140,8 @@ export class JobStore {
       params: String(r.params),
       state: r.state as JobState,
       shards: Number(r.shards),
+      client: r.client === 1,
+      ...(r.max_requests != null ? { maxRequests: Number(r.max_requests) } : {}),
       ...(r.problem != null ? { problem: JSON.parse(String(r.problem)) as Problem } : {}),
       ...(r.headers != null ? { headers: JSON.parse(String(r.headers)) as Record<string, string> } : {}),
       stalls: Number(r.stalls),
@@ -148,15 +156,17 @@ export class JobStore {
    * Forgets everything and stores a new job with its units (each `[key, unit JSON]`, in plan
    * order) and, when planning called the upstream, that call's accounting. One transaction.
    */
-  start(job: { name: string; role: JobRole; params: string; shards?: number }, units: ReadonlyArray<readonly [string, string]>, now: number, planCounts?: SliceCounts): void {
+  start(job: { name: string; role: JobRole; params: string; shards?: number; client?: boolean; maxRequests?: number }, units: ReadonlyArray<readonly [string, string]>, now: number, planCounts?: SliceCounts): void {
     this.#storage.transactionSync(() => {
       this.#clear()
       this.#sql.exec(
-        `INSERT INTO job (id, name, role, params, state, shards, created_at, updated_at) VALUES (1, ?, ?, ?, 'running', ?, ?, ?)`,
+        `INSERT INTO job (id, name, role, params, state, shards, client, max_requests, created_at, updated_at) VALUES (1, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
         job.name,
         job.role,
         job.params,
         job.shards ?? 1,
+        job.client ? 1 : 0,
+        job.maxRequests ?? null,
         now,
         now,
       )
@@ -185,11 +195,15 @@ export class JobStore {
     this.#sql.exec('DELETE FROM job; DELETE FROM units; DELETE FROM slices;')
   }
 
-  /** A failed job runs again: failed units back to pending with fresh tries, finished ones kept. */
-  retry(now: number): void {
+  /**
+   * A failed job runs again, under `maxRequests` (its own when undefined): failed units back to
+   * pending with fresh tries, finished ones kept.
+   */
+  retry(now: number, maxRequests?: number): void {
     this.#storage.transactionSync(() => {
       this.#sql.exec(`UPDATE units SET state = 'pending', tries = 0 WHERE state IN ('failed', 'pending')`)
       this.#sql.exec(`UPDATE job SET state = 'running', problem = NULL, headers = NULL, finished_at = NULL, stalls = 0, errors = 0, updated_at = ? WHERE id = 1`, now)
+      if (maxRequests !== undefined) this.#sql.exec('UPDATE job SET max_requests = ? WHERE id = 1', maxRequests)
     })
   }
 

@@ -45,10 +45,10 @@ export interface Task<P, U> {
   /** The problem for a unit that failed for good; default: the upstream error's own problem. */
   failure?(e: UpstreamError, unit: U | undefined, tokenSource: 'server' | 'client'): Failure
   /**
-   * The most upstream requests (retries included) one job may cost, and the problem when it would
-   * cost more: checked on the plan before any unit runs, on every split, and on every slice's budget.
+   * The problem when a job would cost more than its bound of upstream requests (see
+   * `RunOptions.maxRequests`): `needed` at least, known after `asked` of them.
    */
-  limit?(params: P): { maxRequests: number; failure: (needed: number) => Failure } | undefined
+  overLimit?(o: { limit: number; needed: number; asked: number }): Failure
   /** Upstream requests one unit makes at once (default 1): a slice starts a unit only while they fit. */
   requestsPerUnit?(params: P): number
 }

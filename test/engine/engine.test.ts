@@ -4,10 +4,10 @@
  * stand-in itself (a direct read of every image), never from the engine. Tests in one file run one
  * after another; the stand-in's stats are global, so each test measures a delta.
  */
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { tokenHash } from '../../workers/sandbox/src/stats'
-import type { JobAnswer, JobProgress } from '../../shared/engine/job-runner'
+import type { JobAnswer, JobProgress, RunOptions } from '../../shared/engine/job-runner'
 import type { SizesJob, SizesParams } from './src/index'
 
 const UP = env.MAPILLARY_GRAPH_URL
@@ -39,11 +39,12 @@ async function truth(sequenceId: string): Promise<Array<{ id: string; width: num
 let n = 0
 /** A fresh job object per test (objects persist across the tests of a file). */
 function job(params: SizesParams, name = `sizes:${params.sequence_id}|${params.split ? 'split' : 'flat'}|${++n}`) {
-  const stub = env.SIZES_JOB.getByName(name)
+  // A fresh stub for every call: one that saw its object torn down stays broken.
+  const stub = () => env.SIZES_JOB.getByName(name)
   // RPC's types cannot follow a Problem's open members: the shape is JobAnswer.
-  const run = (name: string, p: SizesParams, token?: string) => stub.run(name, p, token) as unknown as Promise<JobAnswer>
-  const progress = () => stub.progress() as Promise<JobProgress>
-  return { name, params, stub, run, progress }
+  const run = (name: string, p: SizesParams, token?: string, opts?: RunOptions) => stub().run(name, p, token, opts) as unknown as Promise<JobAnswer>
+  const progress = () => stub().progress() as Promise<JobProgress>
+  return { name, params, get stub() { return stub() }, run, progress }
 }
 
 function body(a: JobAnswer): any {
@@ -160,13 +161,15 @@ describe('job engine', () => {
   it('resumes after eviction mid-work, redoing at most one slice', async () => {
     const s = seqOf(50)
     const expected = await truth(s.id)
-    await control('config', { latencyMs: 30 })
+    await control('config', { latencyMs: 200 })
     const j = job({ sequence_id: s.id, split: true })
     const before = await stats()
     const running = j.run(j.name, j.params).catch(() => null)
-    await waitFor(async () => (await j.progress()).done >= 20)
-    await evictDurableObject(j.stub)
+    // Splits cost nothing: wait for reads, well before the 50 are done, then tear every object down.
+    await waitFor(async () => (await j.progress()).requests >= 12)
+    await abortAllDurableObjects()
     await running
+    expect((await j.progress()).state).toBe('running')
     await quiet()
     const out = body(await j.run(j.name, j.params))
     const made = (await stats()).byRoute.entity! - before.byRoute.entity!
@@ -175,20 +178,54 @@ describe('job engine', () => {
     expect(out.sizes).toEqual(expected)
   })
 
-  it('refuses a job whose plan needs more requests than its limit, before any unit runs; stops a split past it', async () => {
+  it('refuses a job whose plan needs more requests than its bound before any unit runs; stops a split past it; goes on under a larger bound', async () => {
     const s = seqOf(50)
-    const flat = job({ sequence_id: s.id, split: false, max_requests: 40 })
+    const flat = job({ sequence_id: s.id, split: false })
     const before = await stats()
-    const refused = await flat.run(flat.name, flat.params)
+    const refused = await flat.run(flat.name, flat.params, undefined, { maxRequests: 40 })
     expect(refused).toMatchObject({ ok: false, problem: { status: 400, limit: 40 } })
-    // Only the plan's own request.
+    // Only the plan's own request, and nothing kept.
     expect((await stats()).requests - before.requests).toBe(1)
+    expect((await flat.progress()).state).toBe('empty')
 
-    const split = job({ sequence_id: s.id, split: true, max_requests: 30 })
+    const expected = await truth(s.id)
+    const split = job({ sequence_id: s.id, split: true })
     const mid = await stats()
-    const stopped = await split.run(split.name, split.params)
+    const stopped = await split.run(split.name, split.params, undefined, { maxRequests: 30 })
     expect(stopped).toMatchObject({ ok: false, problem: { status: 400, limit: 30 } })
+    const spent = (await stats()).requests - mid.requests
+    expect(spent).toBeLessThanOrEqual(30)
+    // Asked again with the same bound: no request past it.
+    await split.run(split.name, split.params, undefined, { maxRequests: 30 })
     expect((await stats()).requests - mid.requests).toBeLessThanOrEqual(30)
+    // A larger bound goes on from where it stopped: 51 requests in all, not 51 more.
+    const whole = body(await split.run(split.name, split.params, undefined, { maxRequests: 100 }))
+    expect(whole.sizes).toEqual(expected)
+    expect((await stats()).requests - mid.requests).toBe(51)
+  })
+
+  it('never goes on with the server token after losing a client token: it fails, and the client resumes it', async () => {
+    const s = seqOf(50)
+    const token = 'MLY|777|clientclientclientclientclient'
+    const expected = await truth(s.id)
+    await control('config', { latencyMs: 200 })
+    const j = job({ sequence_id: s.id, split: true })
+    const running = j.run(j.name, j.params, token).catch(() => null)
+    // Splits cost nothing: wait for reads, well before the 50 are done.
+    await waitFor(async () => (await j.progress()).requests >= 6)
+    await abortAllDurableObjects()
+    await running
+    const before = await stats()
+    // The watchdog alarm runs without the token: the job fails, no request with any other token.
+    await runInDurableObject(j.stub, (_o: SizesJob, state) => state.storage.setAlarm(Date.now() + 3_600_000))
+    await runDurableObjectAlarm(j.stub)
+    expect((await j.progress()).state).toBe('failed')
+    const after = await stats()
+    expect(after.requests).toBe(before.requests)
+    await quiet()
+    const resumed = body(await j.run(j.name, j.params, token))
+    expect(resumed.sizes).toEqual(expected)
+    expect((await stats()).tokensSeen).toContain(tokenHash(token))
   })
 
   it('forgets a finished job after its retention, and answers a question past its result TTL afresh', async () => {

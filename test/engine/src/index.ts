@@ -4,7 +4,7 @@
  * path (plan with an upstream call, units, children, answer, limit, shards) and nothing else.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
+import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub, type RunOptions } from '../../../shared/engine/job-runner'
 import type { Task } from '../../../shared/engine/task'
 import { problem } from '../../../shared/http/problem'
 import { shardSettings } from '../../../shared/fanout/shards'
@@ -22,8 +22,6 @@ export interface SizesParams {
   sequence_id: string
   /** One unit for the whole sequence that splits itself in halves (true), or one unit per image. */
   split: boolean
-  /** The most upstream requests the job may cost; absent: unbounded. */
-  max_requests?: number
 }
 
 /** A run of the sequence's images from `at`. */
@@ -52,10 +50,7 @@ export const sizesTask: Task<SizesParams, Run> = {
     const sorted = [...results].sort((a, b) => a.unit.at - b.unit.at)
     return { ok: true, body: `{"sequence_id":${JSON.stringify(p.sequence_id)},"sizes":[${sorted.map((r) => r.result).join(',')}]}` }
   },
-  limit: (p) =>
-    p.max_requests === undefined
-      ? undefined
-      : { maxRequests: p.max_requests, failure: (needed) => ({ problem: problem('invalid_parameter', `needs ${needed} requests, limit ${p.max_requests}`, { limit: p.max_requests }) }) },
+  overLimit: ({ limit, needed, asked }) => ({ problem: problem('invalid_parameter', `needs ${needed} requests after ${asked}, limit ${limit}`, { limit }) }),
 }
 
 export class SizesJob extends DurableObject<Env> {
@@ -70,12 +65,12 @@ export class SizesJob extends DurableObject<Env> {
     )
   }
 
-  run(name: string, params: SizesParams, clientToken?: string): Promise<JobAnswer> {
-    return this.runner.run(name, params, clientToken)
+  run(name: string, params: SizesParams, clientToken?: string, opts?: RunOptions): Promise<JobAnswer> {
+    return this.runner.run(name, params, clientToken, opts)
   }
 
-  runPart(name: string, params: SizesParams, units: string[], clientToken?: string): Promise<PartAnswer> {
-    return this.runner.runPart(name, params, units, clientToken)
+  runPart(name: string, params: SizesParams, units: string[], clientToken?: string, opts?: RunOptions): Promise<PartAnswer> {
+    return this.runner.runPart(name, params, units, clientToken, opts)
   }
 
   progress(): Promise<JobProgress> {
