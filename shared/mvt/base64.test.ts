@@ -54,3 +54,10 @@ describe('encodeBase64', () => {
     expect(encodeBase64(new Uint8Array(0))).toBe('')
   })
 })
+
+// Found by mutation testing (`npm run mutate`).
+describe('decodeBase64, pinned', () => {
+  it('answers null, never throws, for what is not a string at all (JSON may hold anything)', () => {
+    for (const v of [5, null, undefined, { geometry: 'YQ' }]) expect(decodeBase64(v as unknown as string)).toBeNull()
+  })
+})

@@ -118,3 +118,49 @@ describe('orientRings', () => {
     }
   })
 })
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('encodeTile, byte for byte', () => {
+  const hex = (bytes: Uint8Array): string => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')
+
+  it('shares keys and values, writes no id or tags it was not given, one MoveTo for a multipoint, uint/sint by sign', () => {
+    const bytes = encodeTile([{
+      name: 'l',
+      features: [
+        { type: 1, rings: [[[1, 1]]], properties: { k: 'v', n: 0 } },
+        { type: 1, rings: [[[2, 2]]], properties: { k: 'v', n: 3 } },
+        { type: 1, rings: [[[3, 3]], [[4, 5]]] },
+        { type: 1, rings: [[[4, 4]]], properties: { n: -2 } },
+      ],
+    }])
+    // Written out by hand from the MVT 2.1 spec (see the comments); 0x55 = 85 bytes of layer.
+    expect(hex(bytes)).toBe([
+      '1a 55', // tile field 3: the layer
+      '78 02', '0a 01 6c', '28 80 20', // version 2, name "l", extent 4096
+      '12 0d 18 01 12 04 00 00 01 01 22 03 09 02 02', // point (1,1), tags k=v n=0
+      '12 0d 18 01 12 04 00 00 01 02 22 03 09 04 04', // point (2,2), tags k=v n=3
+      '12 09 18 01 22 05 11 06 06 02 04', // MoveTo(2): (3,3), then +(1,2)
+      '12 0b 18 01 12 02 01 03 22 03 09 08 08', // point (4,4), tag n=-2
+      '1a 01 6b', '1a 01 6e', // keys "k", "n"
+      '22 03 0a 01 76', '22 02 28 00', '22 02 28 03', '22 02 30 03', // values "v", uint 0, uint 3, sint -2
+    ].join(' '))
+  })
+
+  it('skips an empty ring', () => {
+    const layer = decode(encodeTile([{ name: 'l', features: [{ type: 3, rings: [[], [[0, 0], [5, 0], [5, 5]]] }] }])).layers['l']!
+    expect(xy(layer.feature(0).loadGeometry())).toEqual([[[0, 0], [5, 0], [5, 5], [0, 0]]])
+  })
+})
+
+describe('ringArea and orientRings, pinned', () => {
+  it('ringArea is the signed area itself', () => {
+    expect(ringArea([[0, 0], [4, 0], [4, 3], [0, 3]])).toBe(12)
+    expect(ringArea([[0, 0], [0, 3], [4, 3], [4, 0]])).toBe(-12)
+  })
+
+  it('leaves a ring without area, and an empty ring, as they are', () => {
+    expect(orientRings([[[0, 0], [1, 1], [2, 2]], [[0, 0], [2, 2], [1, 1]]])).toEqual([[[0, 0], [1, 1], [2, 2]], [[0, 0], [2, 2], [1, 1]]])
+    expect(orientRings([[]])).toEqual([[]])
+    expect(orientRings([[[0, 0], [10, 0], [10, 10], [0, 10]], []])).toEqual([[[0, 0], [10, 0], [10, 10], [0, 10]], []])
+  })
+})

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { encodeBase64 } from './base64'
+import { encodeTile } from './encode-tile'
+import { withPixels } from './with-pixels'
+
+const squareTile = encodeBase64(encodeTile([{ name: 'mpy-or', extent: 100, features: [{ type: 3, rings: [[[10, 10], [20, 10], [20, 20], [10, 20]]] }] }]))
+
+describe('withPixels', () => {
+  it('adds the pixel polygon, keeping every other member', () => {
+    expect(withPixels({ id: '1', value: 'object--sign', geometry: squareTile }, 1000, 500)).toEqual({
+      id: '1',
+      value: 'object--sign',
+      geometry: squareTile,
+      pixel_geometry: { type: 'Polygon', coordinates: [[[100, 50], [200, 50], [200, 100], [100, 100], [100, 50]]] },
+    })
+  })
+
+  it('keeps a detection without geometry, saying why it has no pixels', () => {
+    for (const geometry of [undefined, null, 42]) {
+      expect(withPixels({ id: '2', geometry }, 1000, 500)).toEqual({
+        id: '2',
+        geometry,
+        pixel_geometry: null,
+        pixel_geometry_error: { reason: 'missing_geometry', detail: 'The upstream sent no geometry for this detection.' },
+      })
+    }
+  })
+
+  it('keeps a detection whose geometry does not decode, with the decoder’s reason', () => {
+    expect(withPixels({ id: '3', geometry: '!!' }, 1000, 500)).toEqual({
+      id: '3',
+      geometry: '!!',
+      pixel_geometry: null,
+      pixel_geometry_error: { reason: 'invalid_base64', detail: 'The geometry is not valid base64 (standard or URL-safe alphabet).' },
+    })
+  })
+})
