@@ -1,17 +1,21 @@
 // Mutation testing of shared/ (`npm run mutate`; not part of `npm test` nor of CI).
-// MUTATE picks what to mutate: comma-separated folders under the root, default all of shared/.
+// MUTATE picks what to mutate: comma-separated folders or files (a file may carry a line range, as
+// Stryker's `--mutate` takes it), default all of shared/.
 //   MUTATE=shared/cache npm run mutate
+//   MUTATE=shared/http/problem.ts:57-82 npm run mutate -- --force
 // Each target keeps its own incremental file and reports, so folders run one at a time reuse
 // their earlier results: only mutants in changed code, or covered by changed tests, run again.
+// Mutants of module-level code (static: run while a module loads, not inside a test) are reused
+// whatever the tests did: after adding tests, `npm run mutate -- --force` tests them again.
 const targets = (process.env.MUTATE ?? 'shared').split(',').map((t) => t.trim().replace(/\/+$/, '')).filter(Boolean)
-const slug = targets.join('+').replaceAll('/', '-')
+const slug = targets.join('+').replaceAll(/[/:]/g, '-')
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.unit.config.ts' },
   mutate: [
-    ...targets.map((t) => (t.endsWith('.ts') ? t : `${t}/**/*.ts`)),
+    ...targets.map((t) => (/\.ts(:[\d:-]+)?$/.test(t) ? t : `${t}/**/*.ts`)),
     '!**/*.test.ts',
     '!**/test-helpers.ts',
     '!**/*.d.ts',
