@@ -174,6 +174,21 @@ export class JobRunner<P, U> {
   }
 
   /**
+   * Plans the job if it has none yet, without running it: the next `run()` or alarm does. Answers
+   * the progress, or the failure that stopped planning.
+   */
+  async prepare(name: string, params: P, clientToken?: string, opts: RunOptions = {}): Promise<({ ok: true } & { progress: JobProgress }) | ({ ok: false } & Failure)> {
+    const text = JSON.stringify(params)
+    if (!this.#claim(name, text, undefined)) return { ok: false, problem: this.#busy().problem }
+    if (!this.store.job()) {
+      this.#clientToken = clientToken
+      const failed = await (this.#planning ??= this.#plan(name, params, text, opts).finally(() => (this.#planning = null)))
+      if (failed) return { ok: false, problem: failed.problem, ...(failed.headers ? { headers: failed.headers } : {}) }
+    }
+    return { ok: true, progress: await this.progress() }
+  }
+
+  /**
    * Whether this object may serve the job: it is empty, holds the same job, or holds another one
    * (or an expired answer) that is not running and can be forgotten now.
    */

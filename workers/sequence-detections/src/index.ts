@@ -6,19 +6,19 @@
  * of the question, which fans the per-image requests out over as many budgeted invocations as the
  * sequence needs (one invocation may make only SUBREQUEST_BUDGET upstream calls).
  */
-import { answer } from '../../../shared/http/answer'
+import { answerJson } from '../../../shared/http/answer'
 import { ProblemError } from '../../../shared/http/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'
-import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
+import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
 import { callObject } from '../../../shared/fanout/call-object'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { normalizeParams, sweepName } from './params'
 import { progressRoutes } from './progress'
-import type { SweepAnswer, SweepBody } from './sequence-sweep'
+import type { JobAnswer } from '../../../shared/engine/job-runner'
 
 export { SequenceSweep } from './sequence-sweep'
 
@@ -35,15 +35,16 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', sequenceDetect
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const key = await cacheKey('seq-detections', { sequence_id, fields: sweep.fields.join(','), pixels, identity: identityPart(identity) })
   let requests: number | undefined
-  const { value, hit } = await cached(
+  const { text, hit } = await cachedText(
     c.env.CACHE,
     key,
     TTL.detections,
-    async (): Promise<SweepBody> => {
+    async () => {
       const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
+      // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
       const result = await callObject(
         () => c.env.SEQUENCE_SWEEP.getByName(sweepName(sweep, identity)),
-        (stub) => stub.run(sweep, auth.source === 'client' ? auth.token : undefined) as Promise<SweepAnswer>,
+        (stub) => stub.run(sweep, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<JobAnswer>,
       )
       if (!result.ok) throw new ProblemError(result.problem, result.headers)
       requests = result.requests
@@ -51,7 +52,7 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', sequenceDetect
     },
     { defer: (p) => c.executionCtx.waitUntil(p) },
   )
-  return answer(value, { maxAge: 3600, hit, upstreamRequests: requests })
+  return answerJson(text, { maxAge: 3600, hit, upstreamRequests: requests })
 })
 
 export default app

@@ -66,11 +66,3 @@ export function pick(d: Record<string, unknown>, fields: readonly string[], pixe
   }
   return out
 }
-
-/**
- * The Durable Object name of part `k` (from 0) of a sweep split across `of` children.
- * @example shardName('seq:kx7r2u|id|px0', 1, 4) // 'seq:kx7r2u|id|px0#2/4'
- */
-export function shardName(name: string, k: number, of: number): string {
-  return `${name}#${k + 1}/${of}`
-}

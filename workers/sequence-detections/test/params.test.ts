@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeParams, pick, shardName, sweepName, upstreamFields } from '../src/params'
+import { partName } from '../../../shared/engine/job-runner'
+import { normalizeParams, pick, sweepName, upstreamFields } from '../src/params'
 
 describe('sweep parameters', () => {
   it('names the same question the same way whatever the field order', () => {
@@ -16,7 +17,7 @@ describe('sweep parameters', () => {
     expect(sweepName(a, 'server')).toBe('seq:kx7r2u|id|px0')
     expect(sweepName(a, 'client:0a1b')).toBe('seq:kx7r2u|id|px0|client:0a1b')
     expect(sweepName(a, 'client:0a1b')).not.toBe(sweepName(a, 'client:0a1c'))
-    expect(shardName(sweepName(a, 'client:0a1b'), 1, 4)).toBe('seq:kx7r2u|id|px0|client:0a1b#2/4')
+    expect(partName(sweepName(a, 'client:0a1b'), 1, 4)).toBe('seq:kx7r2u|id|px0|client:0a1b#2/4')
   })
 
   it('refuses what the public validation refuses', () => {

@@ -3,6 +3,8 @@
  * stand-in (control routes, stats, direct reads) and the sweep objects' storage.
  */
 import { env, runInDurableObject } from 'cloudflare:test'
+import type { SliceRow } from '../../../shared/engine/job-store'
+import type { SequenceSweep } from '../src/sequence-sweep'
 import { exports } from 'cloudflare:workers'
 import type { UpstreamIdentity } from '../../../shared/upstream/identity'
 import { normalizeParams, sweepName } from '../src/params'
@@ -58,20 +60,12 @@ export function sweepStub(sequence_id: string, fields: string[] = ['id', 'value'
   return env.SEQUENCE_SWEEP.getByName(sweepName(normalizeParams({ sequence_id, fields, pixels }), identity))
 }
 
-export interface SliceRecord {
-  n: number
-  kind: 'plan' | 'fetch'
-  attempts: number
-  requests: number
-  in_flight_peak: number
-  images_done: number
-  started_at: number
-  finished_at: number | null
-}
+/** One slice of a sweep object (the engine's `slices` rows, as `progress().slices` gives them). */
+export type SliceRecord = SliceRow
 
-/** The `slices` table of a sweep object, read inside the object. */
-export function slicesOf(stub: DurableObjectStub): Promise<SliceRecord[]> {
-  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec('SELECT * FROM slices ORDER BY n').toArray() as unknown as SliceRecord[])
+/** The `slices` of a sweep object, read inside the object. */
+export function slicesOf(stub: DurableObjectStub<SequenceSweep>): Promise<SliceRecord[]> {
+  return runInDurableObject(stub, (instance: SequenceSweep) => instance.runner.store.slices())
 }
 
 /** Every value of every table of a sweep object, as text (to look for anything that should not be there). */

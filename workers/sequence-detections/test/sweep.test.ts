@@ -10,7 +10,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DOCUMENTED_TTL, expectExpiresAfter, keyNames, newKeys } from '../../../test/support/kv-keys'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { tokenHash } from '../../sandbox/src/stats'
-import { normalizeParams, shardName, sweepName } from '../src/params'
+import { partName } from '../../../shared/engine/job-runner'
+import { normalizeParams, sweepName } from '../src/params'
 import { BUDGET, callWorker, delta, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'
 
 interface Body {
@@ -55,11 +56,11 @@ function expectWithinBudget(slices: SliceRecord[]) {
   expect(slices.length).toBeGreaterThan(1)
   for (const s of slices) {
     expect(s.attempts, `slice ${s.n} (${s.kind}) attempts`).toBeLessThanOrEqual(BUDGET)
-    expect(s.in_flight_peak, `slice ${s.n} in flight`).toBeLessThanOrEqual(6)
+    expect(s.inFlightPeak, `slice ${s.n} in flight`).toBeLessThanOrEqual(6)
   }
 }
 
-const sum = (slices: SliceRecord[], k: 'attempts' | 'images_done' | 'requests') => slices.reduce((a, s) => a + s[k], 0)
+const sum = (slices: SliceRecord[], k: 'attempts' | 'units' | 'requests') => slices.reduce((a, s) => a + s[k], 0)
 
 describe('sequence detections through the SequenceSweep Durable Object', () => {
   it(`answers the 1250-image sequence whole across 4 child objects, no invocation over the budget (${BUDGET})`, async () => {
@@ -86,14 +87,14 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     // Each invocation holds ≤ 6 connections; 4 parts side by side hold more between them.
     expect(after.maxInFlight).toBeGreaterThan(6)
     expect(after.maxInFlight).toBeLessThanOrEqual(6 * 4)
-    const slices = progress.slices as SliceRecord[]
+    const slices = progress.slices
     expectWithinBudget(slices)
     expect(sum(slices, 'attempts')).toBe(1251)
-    expect(sum(slices, 'images_done')).toBe(1250)
-    const fetchSlices = slices.filter((s) => s.kind === 'fetch')
+    expect(sum(slices, 'units')).toBe(1250)
+    const fetchSlices = slices.filter((s) => s.kind === 'run')
     console.info(
       `1250 images, budget ${BUDGET}, 4 parts: ${d.total} upstream requests, ${fetchSlices.length} fetch slices (+1 plan), ` +
-        `max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, peak ${Math.max(...slices.map((s) => s.in_flight_peak))} in flight per slice, ` +
+        `max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, peak ${Math.max(...slices.map((s) => s.inFlightPeak))} in flight per slice, ` +
         `${after.maxInFlight} at the stand-in, ${wallMs} ms`,
     )
     await expectExact(body, s1250.id, ['value', 'geometry'], 25)
@@ -116,9 +117,9 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(injected).toBeGreaterThan(50)
     expect(after.maxInFlight).toBeLessThanOrEqual(6 * 4)
 
-    const slices = (await sweepStub(s1250.id, ['id', 'value']).progress()).slices as SliceRecord[]
+    const slices = (await sweepStub(s1250.id, ['id', 'value']).progress()).slices
     expectWithinBudget(slices)
-    expect(sum(slices, 'images_done')).toBe(1250)
+    expect(sum(slices, 'units')).toBe(1250)
     // Every attempt we made reached the stand-in. After a dropped connection the runtime may replay
     // a GET on a fresh connection by itself (seen once in ~10 CI runs: 1434 arrived for 1433 made),
     // so the stand-in may count up to one more per drop, never fewer.
@@ -145,7 +146,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(await res.json()).toMatchObject({ status: 502, code: 'upstream_error' })
     const failed = await sweepStub(s1250.id, ['created_at']).progress()
     expect(failed).toMatchObject({ state: 'failed', shards: 4, done: 300 })
-    expectWithinBudget(failed.slices as SliceRecord[])
+    expectWithinBudget(failed.slices)
 
     await standIn.reset()
     const before2 = await standIn.stats()
@@ -161,16 +162,19 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
   it('a part asked for other images than it holds starts over; a part name of another question is refused', async () => {
     const { s50 } = seqs
     const params = { sequence_id: s50.id, fields: ['id', 'value'], pixels: false }
-    const name = shardName(sweepName(normalizeParams(params)), 0, 2)
+    const name = partName(sweepName(normalizeParams(params)), 0, 2)
     const part = env.SEQUENCE_SWEEP.getByName(name)
     const ids = (await standIn.get<{ data: { id: string }[] }>(`/image_ids?sequence_id=${s50.id}`)).data.map((d) => d.id)
-    const first = (await part.runPart(params, { name, ids: ids.slice(0, 5) })) as unknown as { ok: true; body: Body }
+    const units = (from: number, to: number) => ids.slice(from, to).map((id, i) => JSON.stringify({ at: from + i, id }))
+    type Part = { ok: true; results: Array<{ unit: string; result: string }>; units: number }
+    const imagesOf = (a: Part) => a.results.map((r) => (JSON.parse(r.unit) as { id: string }).id)
+    const first = (await part.runPart(name, params, units(0, 5))) as unknown as Part
     expect(first.ok).toBe(true)
-    expect(first.body.image_ids).toEqual(ids.slice(0, 5))
-    const again = (await part.runPart(params, { name, ids: ids.slice(5, 9) })) as unknown as { ok: true; body: Body }
-    expect(again.body.image_ids).toEqual(ids.slice(5, 9))
-    expect(Object.keys(again.body.detections).sort()).toEqual(ids.slice(5, 9).sort())
-    const refused = await part.runPart({ ...params, fields: ['id'] }, { name, ids: ids.slice(0, 5) })
+    expect(imagesOf(first)).toEqual(ids.slice(0, 5))
+    const again = (await part.runPart(name, params, units(5, 9))) as unknown as Part
+    expect(again.units).toBe(4)
+    expect(imagesOf(again)).toEqual(ids.slice(5, 9))
+    const refused = await part.runPart(name, { ...params, fields: ['id'] }, units(0, 5))
     expect(refused).toMatchObject({ ok: false, problem: { code: 'invalid_parameter' } })
   })
 
@@ -187,8 +191,8 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now() + 3_600_000))
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     const afterOne = await stub.progress()
-    expect(afterOne.slices.filter((s) => s.kind === 'fetch').length).toBeGreaterThanOrEqual(1)
-    expect(afterOne.slices.find((s) => s.kind === 'fetch')!.images_done).toBeGreaterThan(0)
+    expect(afterOne.slices.filter((s) => s.kind === 'run').length).toBeGreaterThanOrEqual(1)
+    expect(afterOne.slices.find((s) => s.kind === 'run')!.units).toBeGreaterThan(0)
 
     await evictDurableObject(stub)
     const afterEvict = await sweepStub(s250.id).progress()
@@ -204,7 +208,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(d.detections).toBe(250)
     const slices = await slicesOf(sweepStub(s250.id))
     expectWithinBudget(slices)
-    expect(sum(slices, 'images_done')).toBe(250)
+    expect(sum(slices, 'units')).toBe(250)
     await standIn.reset()
     await expectExact(body, s250.id, ['value', 'geometry'], 10)
   })
@@ -228,7 +232,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(d.detections).toBeLessThanOrEqual(250 + BUDGET)
     const slices = await slicesOf(sweepStub(s250.id, ['geometry', 'id']))
     expectWithinBudget(slices)
-    expect(sum(slices, 'images_done')).toBe(250)
+    expect(sum(slices, 'units')).toBe(250)
     console.info(`teardown mid-slice: ${d.detections} detection requests for 250 images`)
     await standIn.reset()
     await expectExact(body, s250.id, ['geometry'], 10)
@@ -254,7 +258,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(d.detections).toBeLessThanOrEqual(1250 + 4 * BUDGET)
     const progress = await question().progress()
     expect(progress).toMatchObject({ state: 'done', shards: 4, done: 1250 })
-    expectWithinBudget(progress.slices as SliceRecord[])
+    expectWithinBudget(progress.slices)
     console.info(`sharded teardown mid-work: ${d.detections} detection requests for 1250 images`)
     await standIn.reset()
     await expectExact(body, s1250.id, ['image', 'geometry'], 25)
@@ -349,7 +353,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     const failed = await stub.progress()
     expect(failed.state).toBe('failed')
     expect(failed.done).toBe(46)
-    expectWithinBudget(failed.slices as SliceRecord[])
+    expectWithinBudget(failed.slices)
 
     await standIn.reset()
     const before2 = await standIn.stats()
