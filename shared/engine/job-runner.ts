@@ -214,6 +214,8 @@ export class JobRunner<P, U> {
       if (!job) return { ok: false, problem: problem('internal_error', 'The job lost its plan.'), requests: 0 }
       spent = this.store.spent().requests
     }
+    // Stopped by its bound: asked again under no larger one, the same answer and no request.
+    if (job.state === 'failed' && job.overLimit && (opts.maxRequests ?? Infinity) <= (job.maxRequests ?? Infinity)) return this.#answer()
     if (job.role === 'coordinator') {
       if (job.state === 'failed') this.store.retry(Date.now(), opts.maxRequests)
       return this.#gather(this.store.job() ?? job, params, clientToken)
@@ -403,7 +405,7 @@ export class JobRunner<P, U> {
     const limit = job.maxRequests
     const asked = this.store.spent().requests
     const room = limit === undefined ? Infinity : limit - asked
-    if (room < perUnit) return this.#fail(this.#overLimit(limit!, asked + this.store.counts().pending, asked))
+    if (room < perUnit) return this.#fail(this.#overLimit(limit!, asked + this.store.counts().pending, asked), true)
     const budget = Math.min(full - spent, room)
     if (budget < perUnit) {
       // The calling invocation spent its budget on planning: the alarm runs the first slice.
@@ -462,7 +464,7 @@ export class JobRunner<P, U> {
     this.store.endSlice(slice, counts(), Date.now())
 
     if (unexpected !== undefined) throw unexpected
-    if (overLimit) return this.#fail(overLimit)
+    if (overLimit) return this.#fail(overLimit, true)
     if (failure) return this.#fail(this.#failureOf(failure.e, JSON.parse(failure.unit.unit) as U, client.tokenSource))
     if (this.store.counts().pending === 0) return this.#finish()
     const now = Date.now()
@@ -493,8 +495,8 @@ export class JobRunner<P, U> {
     await this.#ended()
   }
 
-  async #fail(f: Failure): Promise<void> {
-    this.store.finish('failed', Date.now(), f)
+  async #fail(f: Failure, overLimit = false): Promise<void> {
+    this.store.finish('failed', Date.now(), f, overLimit)
     await this.#ended()
   }
 

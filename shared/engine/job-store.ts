@@ -32,6 +32,8 @@ export interface JobRow {
   client: boolean
   /** Most upstream requests (retries included) the job may cost; absent: no bound. */
   maxRequests?: number
+  /** Ended because it would have cost more than `maxRequests`. */
+  overLimit: boolean
   problem?: Problem
   headers?: Record<string, string>
   /** Slices in a row that finished no unit. */
@@ -85,6 +87,7 @@ const SCHEMA = [
     shards INTEGER NOT NULL DEFAULT 1,
     client INTEGER NOT NULL DEFAULT 0,
     max_requests INTEGER,
+    over_limit INTEGER NOT NULL DEFAULT 0,
     problem TEXT,
     headers TEXT,
     stalls INTEGER NOT NULL DEFAULT 0,
@@ -141,6 +144,7 @@ export class JobStore {
       state: r.state as JobState,
       shards: Number(r.shards),
       client: r.client === 1,
+      overLimit: r.over_limit === 1,
       ...(r.max_requests != null ? { maxRequests: Number(r.max_requests) } : {}),
       ...(r.problem != null ? { problem: JSON.parse(String(r.problem)) as Problem } : {}),
       ...(r.headers != null ? { headers: JSON.parse(String(r.headers)) as Record<string, string> } : {}),
@@ -291,16 +295,17 @@ export class JobStore {
     this.#sql.exec('UPDATE job SET stalls = ?, errors = ?, updated_at = ? WHERE id = 1', stalls, errors, now)
   }
 
-  /** Ends the job: `done`, or `failed` with its problem (and headers such as Retry-After). */
-  finish(state: 'done' | 'failed', now: number, failure?: { problem: Problem; headers?: Record<string, string> }): void {
+  /** Ends the job: `done`, or `failed` with its problem (and headers such as Retry-After), `overLimit` when its bound ended it. */
+  finish(state: 'done' | 'failed', now: number, failure?: { problem: Problem; headers?: Record<string, string> }, overLimit = false): void {
     const headers = failure?.headers && Object.keys(failure.headers).length > 0 ? JSON.stringify(failure.headers) : null
     this.#sql.exec(
-      'UPDATE job SET state = ?, problem = ?, headers = ?, finished_at = ?, updated_at = ?, stalls = 0, errors = 0 WHERE id = 1',
+      'UPDATE job SET state = ?, problem = ?, headers = ?, finished_at = ?, updated_at = ?, stalls = 0, errors = 0, over_limit = ? WHERE id = 1',
       state,
       failure ? JSON.stringify(failure.problem) : null,
       headers,
       now,
       now,
+      overLimit ? 1 : 0,
     )
   }
 

@@ -16,6 +16,10 @@ export interface Env {
   MAX_BBOX_AREA?: string
   /** Most upstream requests one question's sweep may make (default 200; see box-limits.ts). */
   MAX_BOX_REQUESTS?: string
+  /** Most part objects a box planned into many cells is split across (default 4). */
+  MAX_SHARDS?: string
+  /** Fewest start cells worth a part object of their own (default 12). */
+  MIN_ITEMS_PER_SHARD?: string
   /** Widest a requested cell may be, in degrees; unset: no limit (see docs/upstream.md). */
   MAX_CELL_SPAN_DEG?: string
 }

@@ -13,7 +13,8 @@ import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
 import { callObject } from '../../../shared/fanout/call-object'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
-import { sweepName, type SweepAnswer } from './map-features-sweep'
+import type { JobAnswer } from '../../../shared/engine/job-runner'
+import { sweepName } from './sweep-params'
 import { progressRoutes } from './progress'
 import { sweepParams } from './question'
 import type { Env } from './env'
@@ -39,10 +40,10 @@ app.get('/v1/map-features', validate('query', mapFeaturesQuery), async (c) => {
     async () => {
       const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
       // The caller's own token goes to the object's memory only; the server's is read there from env.
-      // RPC's Serializable mapping cannot follow Problem's open members: the shape is SweepAnswer.
+      // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
       const result = await callObject(
         () => c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params, identity)),
-        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<SweepAnswer>,
+        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<JobAnswer>,
       )
       requests = result.requests
       if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})

@@ -11,7 +11,7 @@ import { mapFeaturesQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'
 import { requestIdentity } from '../../../shared/upstream/identity'
 import type { Env } from './env'
-import { sweepName } from './map-features-sweep'
+import { sweepName } from './sweep-params'
 import { sweepParams } from './question'
 
 export const progressRoutes = new Hono<{ Bindings: Env }>()
@@ -20,6 +20,5 @@ progressRoutes.get('/v1/map-features', validate('query', mapFeaturesQuery), asyn
   const params = sweepParams(c.req.valid('query'), c.env)
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const p = await c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params, identity)).progress()
-  const done = p.done + p.split + p.saturated + p.failed
-  return c.json({ done, total: done + p.pending }, 200, { 'cache-control': 'no-store' })
+  return c.json({ done: p.done, total: p.total }, 200, { 'cache-control': 'no-store' })
 })

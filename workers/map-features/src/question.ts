@@ -9,7 +9,7 @@ import { fail } from '../../../shared/http/problem'
 import type { mapFeaturesQuery } from '../../../shared/http/task-params'
 import { bboxArea, type Bbox } from '../../../shared/tiling'
 import type { Env } from './env'
-import type { SweepParams } from './map-features-sweep'
+import type { SweepParams } from './sweep-params'
 
 // A city district is ~0.0004 deg²; this allows a whole city while bounding the fan-out.
 export const DEFAULT_MAX_BBOX_AREA = 0.05

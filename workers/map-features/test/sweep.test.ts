@@ -12,7 +12,8 @@ import { pointInBBox } from '../../sandbox/src/geo'
 import { DOCUMENTED_TTL, expectExpiresAfter, keyNames, newKeys } from '../../../test/support/kv-keys'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { tokenHash } from '../../sandbox/src/stats'
-import { sweepName, type MapFeaturesSweep, type SweepAnswer, type SweepParams } from '../src/map-features-sweep'
+import type { JobAnswer as SweepAnswer } from '../../../shared/engine/job-runner'
+import { sweepName, type MapFeaturesSweep, type SweepParams } from '../src/map-features-sweep'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
 const UP = env.MAPILLARY_GRAPH_URL
@@ -51,7 +52,7 @@ function checkedIds(fc: Fc, b: Bbox): string[] {
 }
 
 const stubFor = (p: SweepParams) => env.MAP_FEATURES_SWEEP.getByName(sweepName(p))
-const slicesOf = (stub: DurableObjectStub<MapFeaturesSweep>) => runInDurableObject(stub, (o: MapFeaturesSweep) => o.slices())
+const slicesOf = (stub: DurableObjectStub<MapFeaturesSweep>) => runInDurableObject(stub, (o: MapFeaturesSweep) => o.runner.store.slices())
 
 let districts: District[]
 let dense: District
@@ -147,14 +148,12 @@ describe('map features fan-out (Durable Object)', () => {
     const stub = stubFor(params)
     const before = await upstreamRequests()
     // Plan without running, with an alarm far off so the test runs the first slice itself.
-    await runInDurableObject(stub, async (o: MapFeaturesSweep, state) => {
-      o.store.start(params, planCells(params.bbox), Date.now())
-      await state.storage.setAlarm(Date.now() + 3_600_000)
-    })
+    expect((await stub.prepare(params)).ok).toBe(true)
+    await runInDurableObject(stub, (_o: MapFeaturesSweep, state) => state.storage.setAlarm(Date.now() + 3_600_000))
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     await evictDurableObject(stub)
     const mid = await runInDurableObject(stub, (o: MapFeaturesSweep) => o.progress())
-    expect(mid.slices).toBeGreaterThanOrEqual(1)
+    expect(mid.slices.length).toBeGreaterThanOrEqual(1)
     expect(mid.requests).toBeGreaterThan(0)
     const answer = (await stub.run(params)) as unknown as SweepAnswer
     expect(answer.ok).toBe(true)
@@ -168,7 +167,7 @@ describe('map features fan-out (Durable Object)', () => {
     expect(made).toBeGreaterThanOrEqual(undisturbed)
     expect(made).toBeLessThanOrEqual(undisturbed + 6)
     expect(answer.requests).toBe(made)
-    console.log(`eviction: after slice 1 ${mid.pending} cells pending, ${mid.features} features stored; total ${made} requests in ${slices.length} slices`)
+    console.log(`eviction: after slice 1 ${mid.pending} cells pending, ${mid.done} done; total ${made} requests in ${slices.length} slices`)
   })
 
   it('answers a box across the antimeridian whole', async () => {
@@ -263,7 +262,7 @@ describe('how long a finished box lives in its object', () => {
     const rows = () =>
       runInDurableObject(stub, (_o: MapFeaturesSweep, state) => ({
         job: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM job').one().n,
-        features: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM cell_features').one().n,
+        features: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM units WHERE result IS NOT NULL AND result <> ''").one().n,
       }))
     await age(stub, DOCUMENTED_TTL['mf-bbox'] + 10 * 60 - 60)
     expect(await runDurableObjectAlarm(stub)).toBe(true)
@@ -309,8 +308,9 @@ describe('a cell that no split can complete', () => {
       // quadtree asked 3 empty siblings a level from z15 to z22 (26 requests).
       const chain = await runInDurableObject(stub, (_o: MapFeaturesSweep, state) => {
         const sql = state.storage.sql
-        const floor = sql.exec<{ parent: number }>("SELECT parent FROM cells WHERE state = 'saturated'").one()
-        const parent = sql.exec<{ parent: number | null }>('SELECT parent FROM cells WHERE id = ?', floor.parent).one()
+        // A saturated cell's result starts with '!' and its bbox (box-task.ts).
+        const floor = sql.exec<{ parent: number }>("SELECT parent FROM units WHERE result LIKE '!%'").one()
+        const parent = sql.exec<{ parent: number | null }>('SELECT parent FROM units WHERE id = ?', floor.parent).one()
         return { grandparent: parent.parent }
       })
       expect(chain).toEqual({ grandparent: null })
@@ -336,7 +336,7 @@ describe('the bound on one question’s upstream requests (MAX_BOX_REQUESTS)', (
     expect(answer.problem).toMatchObject({ status: 422, code: 'box_too_costly', limit: 1, needed_at_least: 2 })
     expect(answer.requests).toBe(0)
     expect((await upstreamRequests()) - before).toBe(0)
-    expect(await runInDurableObject(stub, (o: MapFeaturesSweep) => o.store.job())).toBeUndefined()
+    expect(await runInDurableObject(stub, (o: MapFeaturesSweep) => o.runner.store.job())).toBeUndefined()
   })
 
   it('ends a sweep whose splits would pass the bound with the 422, within it; a larger bound goes on from there', async () => {
@@ -376,13 +376,13 @@ describe('a client’s own token', () => {
     const stub = env.MAP_FEATURES_SWEEP.getByName(sweepName(params, await upstreamIdentity(token, env)))
     const before = await upstreamRequests()
     // A client's run as an eviction leaves it: planned, pending, no token in memory.
-    await runInDurableObject(stub, async (o: MapFeaturesSweep, state) => {
-      o.store.start(params, planCells(params.bbox), Date.now())
-      await state.storage.setAlarm(Date.now() + 3_600_000)
-    })
+    // Planned with the client's token, then evicted: the token is gone, the plan is not.
+    expect((await stub.prepare(params, token)).ok).toBe(true)
+    await evictDurableObject(stub)
+    await runInDurableObject(stub, (_o: MapFeaturesSweep, state) => state.storage.setAlarm(Date.now() + 3_600_000))
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     expect(await upstreamRequests()).toBe(before)
-    expect(await runInDurableObject(stub, (o: MapFeaturesSweep) => o.store.job())).toMatchObject({ state: 'failed', problem: { status: 503, code: 'job_interrupted' } })
+    expect(await runInDurableObject(stub, (o: MapFeaturesSweep) => o.runner.store.job())).toMatchObject({ state: 'failed', problem: { status: 503, code: 'job_interrupted' } })
     const answer = (await stub.run(params, token)) as unknown as SweepAnswer
     expect(answer.ok).toBe(true)
     if (!answer.ok) return
