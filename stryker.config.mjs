@@ -2,7 +2,7 @@
 // MUTATE picks what to mutate: comma-separated folders or files (a file may carry a line range, as
 // Stryker's `--mutate` takes it), default all of shared/.
 //   MUTATE=shared/cache npm run mutate
-//   MUTATE=shared/http/problem.ts:57-82 npm run mutate -- --force
+//   MUTATE=shared/problem/problem.ts:57-82 npm run mutate -- --force
 // Each target keeps its own incremental file and reports, so folders run one at a time reuse
 // their earlier results: only mutants in changed code, or covered by changed tests, run again.
 // Mutants of module-level code (static: run while a module loads, not inside a test) are reused

@@ -14,7 +14,7 @@
  * units across `part` objects (one per contiguous run of units, each with its own budget and 6
  * connections), waits for them and joins their results in order.
  */
-import { problem, type Problem } from '../http/problem'
+import { problem, type Problem } from '../problem/problem'
 import { partition, shardCount, type ShardSettings } from '../fanout/shards'
 import { pump } from '../fanout/pump'
 import { callObject } from '../fanout/call-object'

@@ -14,7 +14,7 @@
  * - `slices(n, kind, started_at, finished_at, budget, requests, attempts, retries,
  *   in_flight_peak, units)`: upstream calls per invocation (`plan` or `run`), retries included.
  */
-import type { Problem } from '../http/problem'
+import type { Problem } from '../problem/problem'
 
 export type JobState = 'running' | 'done' | 'failed'
 export type JobRole = 'whole' | 'coordinator' | 'part'

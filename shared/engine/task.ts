@@ -3,7 +3,7 @@
  * What a task gives the job engine: three pure-ish functions over its own parameters and units.
  * The engine owns everything else (storage, slices, budgets, retries, waiters, sharding).
  */
-import type { Problem } from '../http/problem'
+import type { Problem } from '../problem/problem'
 import type { GraphClient } from '../upstream/client'
 import type { UpstreamError } from '../upstream/errors'
 

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
 import { UpstreamError } from '../upstream/errors'
 import { notFound, onError } from './on-error'
-import { fail, PROBLEM_CONTENT_TYPE } from './problem'
+import { fail, PROBLEM_CONTENT_TYPE } from '../problem/problem'
 
 function appThrowing(make: () => unknown, tokenSource?: 'client') {
   const app = new Hono<{ Variables: { tokenSource?: 'client' } }>()

@@ -7,7 +7,7 @@ import type { ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { UpstreamError } from '../upstream/errors'
 import { upstreamProblem } from '../upstream/to-problem'
-import { problem, ProblemError, problemResponse, type ProblemCode } from './problem'
+import { problem, ProblemError, problemResponse, type ProblemCode } from '../problem/problem'
 
 // Statuses a Hono HTTPException may carry that have a problem code of their own.
 const HTTP_CODES: Partial<Record<number, ProblemCode>> = {

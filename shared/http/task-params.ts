@@ -6,7 +6,7 @@
  * path and query ({@link jobRequest}).
  */
 import { z } from 'zod'
-import { problem, type Problem } from './problem'
+import { problem, type Problem } from '../problem/problem'
 import { bboxParam, booleanParam, fieldsParam, imageId, mapFeatureId, objectValuesParam, sequenceId, validationProblem } from './validation'
 
 /** Extra upstream fields a map feature's `properties` may carry (`id` and `object_value` always). */

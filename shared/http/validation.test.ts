@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { onError } from './on-error'
-import { PROBLEM_CONTENT_TYPE } from './problem'
+import { PROBLEM_CONTENT_TYPE } from '../problem/problem'
 import { bboxParam, booleanParam, decodeBody, fieldsParam, imageId, mapFeatureId, objectValuesParam, sequenceId, validate, validationProblem } from './validation'
 
 const ok = <T>(s: z.ZodType<T>, v: unknown) => s.parse(v)

@@ -7,7 +7,7 @@
 import { zValidator } from '@hono/zod-validator'
 import type { Context, ValidationTargets } from 'hono'
 import { z } from 'zod'
-import { problem, problemResponse, type Problem, type ProblemCode } from './problem'
+import { problem, problemResponse, type Problem, type ProblemCode } from '../problem/problem'
 
 /** Problem code a schema's failures report, when not the target's default. */
 const problemCodes = z.registry<{ problemCode: ProblemCode }>()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ProblemError } from '../http/problem'
+import { ProblemError } from '../problem/problem'
 import { clientForRequest, noTokenProblem, sliceClient, subrequestBudget } from './request-client'
 import { json, scriptedFetch } from './test-helpers'
 

@@ -3,7 +3,7 @@
  * One upstream client per incoming request: the server's settings plus the caller's own token,
  * when it sent one.
  */
-import { problem, ProblemError, type Problem } from '../http/problem'
+import { problem, ProblemError, type Problem } from '../problem/problem'
 import { GraphClient, tokenFrom, type GraphClientOptions } from './client'
 
 /** The Worker settings the upstream client reads (all task Workers bind these names). */

@@ -3,7 +3,7 @@
  * UpstreamError → the public problem (status, code, Retry-After).
  */
 
-import { problem, type Problem } from '../http/problem'
+import { problem, type Problem } from '../problem/problem'
 import type { UpstreamError } from './errors'
 
 /** Retry-After we suggest when the upstream throttled us without saying for how long. */

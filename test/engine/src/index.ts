@@ -6,7 +6,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub, type RunOptions } from '../../../shared/engine/job-runner'
 import type { Task } from '../../../shared/engine/task'
-import { problem } from '../../../shared/http/problem'
+import { problem } from '../../../shared/problem/problem'
 import { shardSettings } from '../../../shared/fanout/shards'
 
 export interface Env {

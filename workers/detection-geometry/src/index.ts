@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { answer } from '../../../shared/http/answer'
-import { fail } from '../../../shared/http/problem'
+import { fail } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { decodeBody, imageId, mapFeatureId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'

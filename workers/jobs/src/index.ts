@@ -7,7 +7,7 @@
  */
 import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
-import { fail, problem, ProblemError, problemResponse, type Problem } from '../../../shared/http/problem'
+import { fail, problem, ProblemError, problemResponse, type Problem } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { isJobTask, jobRequest, JOB_TASKS, type JobTask } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'

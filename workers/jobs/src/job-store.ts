@@ -10,7 +10,7 @@
  * The tables are made by {@link JobStore.create} only: an object asked about an id that was never
  * a job stays empty.
  */
-import type { Problem } from '../../../shared/http/problem'
+import type { Problem } from '../../../shared/problem/problem'
 import type { JobTask } from '../../../shared/http/task-params'
 import { finalProgress, type JobRow, type JobState, type Progress } from './job-view'
 

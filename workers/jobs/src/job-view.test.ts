@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { problem } from '../../../shared/http/problem'
+import { problem } from '../../../shared/problem/problem'
 import { finalProgress, jobStatus, mergeProgress, pendingEvents, seenAll, type JobRow } from './job-view'
 
 const ID = '0123456789abcdef0123456789abcdef'

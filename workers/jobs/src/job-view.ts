@@ -3,7 +3,7 @@
  * A job's record and what clients see of it: the status JSON, the event stream's next messages,
  * progress that never goes backwards. Pure: the Job object stores, this decides.
  */
-import type { Problem } from '../../../shared/http/problem'
+import type { Problem } from '../../../shared/problem/problem'
 import type { JobTask } from '../../../shared/http/task-params'
 import type { SseMessage } from './sse'
 

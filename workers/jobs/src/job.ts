@@ -17,7 +17,7 @@
  * The record and result are deleted at `expiresAt` (JOB_TTL_SECONDS after submission).
  */
 import { DurableObject } from 'cloudflare:workers'
-import { problem, problemResponse, PROBLEM_CONTENT_TYPE, type Problem } from '../../../shared/http/problem'
+import { problem, problemResponse, PROBLEM_CONTENT_TYPE, type Problem } from '../../../shared/problem/problem'
 import type { JobTask } from '../../../shared/http/task-params'
 import { parseRetryAfter } from '../../../shared/upstream/backoff'
 import type { Env, TaskBinding } from './env'

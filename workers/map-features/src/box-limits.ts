@@ -3,7 +3,7 @@
  * How much upstream work one map-features question may cost, read from the Worker's settings in
  * this one place, and the 422 problem that says a box would cost more.
  */
-import { problem, type Problem } from '../../../shared/http/problem'
+import { problem, type Problem } from '../../../shared/problem/problem'
 import type { Env } from './env'
 
 /**

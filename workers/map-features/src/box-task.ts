@@ -8,7 +8,7 @@
  * (`JSON.stringify` escapes tabs and newlines). A cell still capped at the floor starts its result
  * with `!<its bbox>`: the answer is then the honest `incomplete_result` problem.
  */
-import { problem } from '../../../shared/http/problem'
+import { problem } from '../../../shared/problem/problem'
 import type { Task } from '../../../shared/engine/task'
 import { upstreamProblem } from '../../../shared/upstream/to-problem'
 import { judgeCell, orderIds, planCells, type Bbox, type Cell } from '../../../shared/tiling'

@@ -5,7 +5,7 @@
  * within one invocation's subrequest budget; the finished answer is cached in KV.
  */
 import { answerJson } from '../../../shared/http/answer'
-import { ProblemError } from '../../../shared/http/problem'
+import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { mapFeaturesQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'

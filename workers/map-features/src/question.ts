@@ -5,7 +5,7 @@
  * internal progress route both start here.
  */
 import type { z } from 'zod'
-import { fail } from '../../../shared/http/problem'
+import { fail } from '../../../shared/problem/problem'
 import type { mapFeaturesQuery } from '../../../shared/http/task-params'
 import { bboxArea, type Bbox } from '../../../shared/tiling'
 import type { Env } from './env'

@@ -7,7 +7,7 @@
  * sequence needs (one invocation may make only SUBREQUEST_BUDGET upstream calls).
  */
 import { answerJson } from '../../../shared/http/answer'
-import { ProblemError } from '../../../shared/http/problem'
+import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'

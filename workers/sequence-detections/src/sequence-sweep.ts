@@ -6,7 +6,7 @@
  * across part objects of this same class (`<name>#k/K`), each with its own budget and connections.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { problem } from '../../../shared/http/problem'
+import { problem } from '../../../shared/problem/problem'
 import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
 import { upstreamIdentity } from '../../../shared/upstream/identity'

@@ -4,7 +4,7 @@
  * `/image_ids` call), one unit per image (its detections, and its size when pixels are asked),
  * answer = the public body, joined as text in sequence order.
  */
-import { problem } from '../../../shared/http/problem'
+import { problem } from '../../../shared/problem/problem'
 import type { Task } from '../../../shared/engine/task'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { UpstreamError } from '../../../shared/upstream/errors'
