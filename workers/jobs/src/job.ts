@@ -203,7 +203,7 @@ export class Job extends DurableObject<Env> {
       const answeredSignal = new Promise<void>((r) => (wake = r))
       counts.subrequests++
       const call = binding
-        .fetch(`https://${row.task}.internal${row.path}`, { headers, signal: AbortSignal.timeout(TASK_CALL_TIMEOUT_MS) })
+        .fetch(`https://${row.task}.internal${taskPath(row)}`, { headers, signal: AbortSignal.timeout(TASK_CALL_TIMEOUT_MS) })
         .finally(() => {
           answered = true
           wake()
@@ -434,4 +434,13 @@ async function sleepUnless(ms: number, signal: Promise<void>): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
   await Promise.race([new Promise<void>((r) => (timer = setTimeout(r, ms))), signal])
   clearTimeout(timer)
+}
+
+/**
+ * Where the job asks its task Worker: the synchronous path, except that a box runs under the
+ * job's larger bound of upstream requests (`/internal/job/…`, MAX_JOB_BOX_REQUESTS), which the
+ * gateway never forwards.
+ */
+function taskPath(row: { task: string; path: string }): string {
+  return row.task === 'map-features' ? `/internal/job${row.path}` : row.path
 }

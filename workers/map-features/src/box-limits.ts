@@ -23,6 +23,22 @@ export function maxBoxRequests(env: Pick<Env, 'MAX_BOX_REQUESTS'>): number {
 }
 
 /**
+ * Upstream requests one question may cost when it runs as a job and `MAX_JOB_BOX_REQUESTS` is not
+ * set: ten times the synchronous bound. A job outlives its request, so it may take longer.
+ */
+export const DEFAULT_MAX_JOB_BOX_REQUESTS = 2000
+
+/**
+ * `MAX_JOB_BOX_REQUESTS` as a positive integer, at least the synchronous bound, else
+ * {@link DEFAULT_MAX_JOB_BOX_REQUESTS}.
+ * @example maxJobBoxRequests({ MAX_JOB_BOX_REQUESTS: '5000' }) // 5000
+ */
+export function maxJobBoxRequests(env: Pick<Env, 'MAX_BOX_REQUESTS' | 'MAX_JOB_BOX_REQUESTS'>): number {
+  const n = Number(env.MAX_JOB_BOX_REQUESTS)
+  return Math.max(maxBoxRequests(env), Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_JOB_BOX_REQUESTS)
+}
+
+/**
  * `MAX_CELL_SPAN_DEG` as a positive number, else `undefined`: no cell size limit (the default;
  * whether the upstream limits a `bbox` is not known, see docs/upstream.md).
  * @example maxCellSpanDeg({}) // undefined
@@ -34,13 +50,16 @@ export function maxCellSpanDeg(env: Pick<Env, 'MAX_CELL_SPAN_DEG'>): number | un
 
 /**
  * The 422 `box_too_costly` problem: `needed` requests at least (known after `asked` of them),
- * over `limit`.
+ * over `limit`; when a job's `jobLimit` would allow it, the problem says so (`job_limit`).
  * @example boxTooCostly({ limit: 200, needed: 360, asked: 0 }).status // 422
  */
-export function boxTooCostly({ limit, needed, asked }: { limit: number; needed: number; asked: number }): Problem {
+export function boxTooCostly({ limit, needed, asked, jobLimit }: { limit: number; needed: number; asked: number; jobLimit?: number }): Problem {
   const detail =
     asked === 0
-      ? `Sweeping this box starts with ${needed} upstream requests, over the limit of ${limit} per question. Ask for a smaller box.`
-      : `This box holds more map features than ${limit} upstream requests can gather (the limit per question): after ${asked} requests it needs at least ${needed}. Ask for a smaller box or fewer object_values.`
-  return problem('box_too_costly', detail, { limit, needed_at_least: needed })
+      ? `Sweeping this box starts with ${needed} upstream requests, over the limit of ${limit} per question.`
+      : `This box holds more map features than ${limit} upstream requests can gather (the limit per question): after ${asked} requests it needs at least ${needed}.`
+  // A synchronous request over its bound may still fit a job's larger one.
+  const asJob = jobLimit !== undefined && jobLimit > limit && needed <= jobLimit
+  const advice = asJob ? ` Run it as a job (POST /v1/jobs with task "map-features"), whose limit is ${jobLimit}, or ask for a smaller box.` : ' Ask for a smaller box or fewer object_values.'
+  return problem('box_too_costly', detail + advice, { limit, needed_at_least: needed, ...(asJob ? { job_limit: jobLimit } : {}) })
 }

@@ -22,7 +22,7 @@ const SATURATED = '!'
  * The task for one Worker's settings.
  * @example new JobRunner(host, boxTask({ maxCellSpanDeg: undefined }), options)
  */
-export function boxTask(settings: { maxCellSpanDeg?: number }): Task<SweepParams, Cell> {
+export function boxTask(settings: { maxCellSpanDeg?: number; jobLimit?: number }): Task<SweepParams, Cell> {
   return {
     async plan(p) {
       try {
@@ -82,6 +82,6 @@ export function boxTask(settings: { maxCellSpanDeg?: number }): Task<SweepParams
       }
     },
 
-    overLimit: ({ limit, needed, asked }) => ({ problem: boxTooCostly({ limit, needed, asked }) }),
+    overLimit: ({ limit, needed, asked }) => ({ problem: boxTooCostly({ limit, needed, asked, ...(settings.jobLimit !== undefined ? { jobLimit: settings.jobLimit } : {}) }) }),
   }
 }

@@ -16,6 +16,8 @@ export interface Env {
   MAX_BBOX_AREA?: string
   /** Most upstream requests one question's sweep may make (default 200; see box-limits.ts). */
   MAX_BOX_REQUESTS?: string
+  /** The same bound for a question run as a job (default 2000, never below MAX_BOX_REQUESTS). */
+  MAX_JOB_BOX_REQUESTS?: string
   /** Most part objects a box planned into many cells is split across (default 4). */
   MAX_SHARDS?: string
   /** Fewest start cells worth a part object of their own (default 12). */

@@ -4,6 +4,8 @@
  * The sweep itself runs in a {@link MapFeaturesSweep} Durable Object, in slices that each stay
  * within one invocation's subrequest budget; the finished answer is cached in KV.
  */
+import type { Context } from 'hono'
+import type { z } from 'zod'
 import { answerJson } from '../../../shared/http/answer'
 import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
@@ -17,6 +19,7 @@ import type { JobAnswer } from '../../../shared/engine/job-runner'
 import { sweepName } from './sweep-params'
 import { progressRoutes } from './progress'
 import { sweepParams } from './question'
+import { maxBoxRequests, maxJobBoxRequests } from './box-limits'
 import type { Env } from './env'
 
 export { MapFeaturesSweep } from './map-features-sweep'
@@ -26,8 +29,13 @@ const app = createTaskApp<{ Bindings: Env }>('mly-map-features')
 // For the jobs Worker: how far this question's sweep has got (never forwarded by the gateway).
 app.route('/internal/progress', progressRoutes)
 
-app.get('/v1/map-features', validate('query', mapFeaturesQuery), async (c) => {
-  const params = sweepParams(c.req.valid('query'), c.env)
+/**
+ * Every map feature of the box, within `maxRequests` upstream requests: the synchronous route's
+ * bound, or the larger one of a job (the jobs Worker calls `/internal/job/…`, never forwarded by
+ * the gateway). A sync request and a job for one question share its sweep object and KV entry.
+ */
+async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof mapFeaturesQuery>, maxRequests: number): Promise<Response> {
+  const params = sweepParams(query, c.env)
   const { bbox, objectValues, fields: sortedFields } = params
   // A client's token may see what the server's may not: its answers and runs are its own.
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
@@ -43,7 +51,7 @@ app.get('/v1/map-features', validate('query', mapFeaturesQuery), async (c) => {
       // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
       const result = await callObject(
         () => c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params, identity)),
-        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<JobAnswer>,
+        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined, { maxRequests }) as unknown as Promise<JobAnswer>,
       )
       requests = result.requests
       if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})
@@ -52,6 +60,9 @@ app.get('/v1/map-features', validate('query', mapFeaturesQuery), async (c) => {
     { defer: (p) => c.executionCtx.waitUntil(p) },
   )
   return answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json' })
-})
+}
+
+app.get('/v1/map-features', validate('query', mapFeaturesQuery), (c) => answerBox(c, c.req.valid('query'), maxBoxRequests(c.env)))
+app.get('/internal/job/v1/map-features', validate('query', mapFeaturesQuery), (c) => answerBox(c, c.req.valid('query'), maxJobBoxRequests(c.env)))
 
 export default app

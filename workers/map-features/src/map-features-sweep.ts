@@ -10,7 +10,7 @@ import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type Part
 import { shardSettings } from '../../../shared/fanout/shards'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import type { Cell } from '../../../shared/tiling'
-import { maxBoxRequests, maxCellSpanDeg } from './box-limits'
+import { maxBoxRequests, maxCellSpanDeg, maxJobBoxRequests } from './box-limits'
 import { boxTask } from './box-task'
 import type { Env } from './env'
 import { canonicalParams, sweepName, type SweepParams } from './sweep-params'
@@ -25,7 +25,7 @@ export class MapFeaturesSweep extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.MAP_FEATURES_SWEEP.getByName(name) as unknown as PartStub }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env) }), {
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.MAP_FEATURES_SWEEP.getByName(name) as unknown as PartStub }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env), jobLimit: maxJobBoxRequests(env) }), {
       shards: shardSettings(env),
       // A cell that fails after the client's retries fails the question at once, and a slice the
       // budget ended with nothing done reports what the upstream kept answering.
