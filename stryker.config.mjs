@@ -17,7 +17,6 @@ export default {
   mutate: [
     ...targets.map((t) => (/\.ts(:[\d:-]+)?$/.test(t) ? t : `${t}/**/*.ts`)),
     '!**/*.test.ts',
-    '!**/test-helpers.ts',
     '!**/*.d.ts',
   ],
   coverageAnalysis: 'perTest',

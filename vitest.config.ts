@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 
 // Three kinds of tests:
-// - unit: the pure pieces in shared/ and the stand-in's world, in Node;
+// - unit: the pure pieces in shared/ and the Workers, the Graph API stand-in (test/stand-in) and the
+//   test support's own tools, in Node;
 // - runtime: a task Worker inside workerd (its real KV, Durable Objects, env) with the stand-in over HTTP;
 // - e2e: the whole product (gateway + task Workers on workerd) against the stand-in, as a user calls it.
 export default defineConfig({
@@ -12,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['shared/**/*.test.ts', 'workers/sandbox/src/**/*.test.ts', 'workers/gateway/src/**/*.test.ts', 'workers/jobs/src/**/*.test.ts'],
+          include: ['shared/**/*.test.ts', 'workers/gateway/src/**/*.test.ts', 'workers/jobs/src/**/*.test.ts', 'test/stand-in/src/**/*.test.ts', 'test/support/**/*.test.ts'],
         },
       },
       {
@@ -82,8 +83,8 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-      // The two request-sized Workers (no Durable Object) inside workerd, for what only the runtime
-      // shows: their real KV, and the expiration it keeps for each kind of answer.
+      // The two Workers of a map feature's images (and detections) inside workerd: their real KV and
+      // the expiration it keeps for each kind of answer, and their job objects' slices.
       ...(['detection-geometry', 'feature-images'] as const).map((worker) => ({
         plugins: [
           cloudflareTest(({ inject }) => ({
@@ -92,6 +93,8 @@ export default defineConfig({
               bindings: {
                 MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
                 MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
+                // Far below production's 45, so a feature seen in a few dozen images takes several slices per object.
+                SUBREQUEST_BUDGET: '10',
               },
             },
           })),
@@ -109,7 +112,8 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/engine/**'],
+          // Not end to end: the engine runs in workerd (runtime-engine), the rest in Node (unit).
+          exclude: ['test/engine/**', 'test/stand-in/**', 'test/support/**'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -20,7 +20,7 @@ const CONNECTIONS = 6 // the Workers limit on fetches awaiting headers per invoc
 const TOKEN = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
 const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images']
 
-const sandbox = createTestHarness({ workers: [{ configPath: 'workers/sandbox/wrangler.toml' }] })
+const sandbox = createTestHarness({ workers: [{ configPath: 'test/stand-in/wrangler.toml' }] })
 const { url: upstream } = await sandbox.listen()
 const system = createTestHarness({
   workers: [

@@ -2,7 +2,7 @@
 /**
  * `npm start`: the gateway, every task Worker and the jobs Worker on workerd (wrangler dev), gateway on PORT.
  * With neither MAPILLARY_GRAPH_URL nor MAPILLARY_ACCESS_TOKEN set, it first starts the bundled
- * Graph API stand-in (workers/sandbox) and points the task Workers at it, so everything works offline.
+ * Graph API stand-in (test/stand-in) and points the task Workers at it, so everything works offline.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -93,7 +93,7 @@ if (!graphUrl && !token) {
   graphUrl = `http://127.0.0.1:${s.sandboxPort}`
   token = SANDBOX_TOKEN
   console.log(`No upstream configured: serving the sample world from the Graph API stand-in on ${graphUrl}`)
-  run(['dev', '-c', 'workers/sandbox/wrangler.toml', '--ip', '127.0.0.1', '--port', String(s.sandboxPort), '--inspector-port', '0', '--persist-to', '.wrangler/sandbox'], childEnv({}), 'sandbox')
+  run(['dev', '-c', 'test/stand-in/wrangler.toml', '--ip', '127.0.0.1', '--port', String(s.sandboxPort), '--inspector-port', '0', '--persist-to', '.wrangler/sandbox'], childEnv({}), 'sandbox')
   if (!(await waitFor(`${graphUrl}/__sandbox/truth/world`))) {
     console.error('The Graph API stand-in did not start.')
     shutdown(1)

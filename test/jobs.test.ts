@@ -3,7 +3,7 @@
  * endpoint answers; progress streams as Server-Sent Events; bad requests are 4xx problems at POST.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { tokenHash } from '../workers/sandbox/src/stats'
+import { tokenHash } from './stand-in/src/stats'
 import { ended, readEvents, submit, submitted, type SseEvent } from './support/jobs'
 import { expectProblem } from './support/problem'
 import { SERVER_TOKEN, useSystem } from './support/system'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SERVER_TOKEN, useSystem } from './support/system'
 import { expectProblem } from './support/problem'
-import { expectCoordsClose } from '../shared/mvt/test-helpers'
+import { expectCoordsClose } from './support/pixel-geometry-checks'
 import { polygonsOf, referencePolygons } from './support/reference-decode'
 import { imageDetectionsTruth, imageSize, sequenceImageIds } from './support/truth'
 

@@ -4,7 +4,7 @@
  * caller with a rejected token making an innocent caller's answer a 401.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { tokenHash } from '../workers/sandbox/src/stats'
+import { tokenHash } from './stand-in/src/stats'
 import { SERVER_TOKEN, useSystem } from './support/system'
 import { expectProblem } from './support/problem'
 

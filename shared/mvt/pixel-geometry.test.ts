@@ -3,9 +3,9 @@ import { PbfReader } from 'pbf'
 import { VectorTile, classifyRings } from '@mapbox/vector-tile'
 import type { Position } from 'geojson'
 import { pixelGeometry, pixelGeometryFromBytes, type DecodeResult, type PixelGeometry } from './pixel-geometry'
-import { encodeTile, orientRings, type TileFeatureInput, type TileLayerInput } from './encode-tile'
+import { encodeTile, orientRings, type TileFeatureInput, type TileLayerInput } from '../../test/stand-in/src/encode-tile'
 import { decodeBase64, encodeBase64 } from './base64'
-import { expectCoordsClose, expectValidPixelGeometry, polygonsOf } from './test-helpers'
+import { expectCoordsClose, expectValidPixelGeometry, polygonsOf } from '../../test/support/pixel-geometry-checks'
 import fixtures from '../../test/fixtures/real-detections.json'
 
 type Ring = Array<[number, number]>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { PbfWriter } from 'pbf'
 import { CorruptTileError, readTile } from './read-tile'
-import { encodeTile } from './encode-tile'
+import { encodeTile } from '../../test/stand-in/src/encode-tile'
 
 const MOVE = 1
 const LINE = 2

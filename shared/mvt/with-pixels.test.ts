@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { encodeBase64 } from './base64'
-import { encodeTile } from './encode-tile'
+import { encodeTile } from '../../test/stand-in/src/encode-tile'
 import { withPixels } from './with-pixels'
 
 const squareTile = encodeBase64(encodeTile([{ name: 'mpy-or', extent: 100, features: [{ type: 3, rings: [[[10, 10], [20, 10], [20, 20], [10, 20]]] }] }]))

@@ -60,16 +60,6 @@ export function bboxError(b: readonly number[]): string | null {
   return null
 }
 
-/** Intersection of two non-crossing boxes, or `null` when they do not meet (touching counts). */
-export function intersectBbox(a: Bbox, b: Bbox): Bbox | null {
-  const w = Math.max(a[0], b[0])
-  const s = Math.max(a[1], b[1])
-  const e = Math.min(a[2], b[2])
-  const n = Math.min(a[3], b[3])
-  if (w > e || s > n) return null
-  return [w, s, e, n]
-}
-
 /** Exact equality of two boxes (same upstream request). */
 export function sameBbox(a: Bbox, b: Bbox): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3]

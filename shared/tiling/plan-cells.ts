@@ -3,9 +3,8 @@
  * Which upstream requests to make first: the start cells of a box. (The children of a capped
  * cell are in `split-cell.ts`.)
  */
-import { bboxError, intersectBbox, splitAtAntimeridian } from './bbox'
-import { tileRange, tileToBbox } from './tile-math'
-import type { Bbox, Cell, Tile } from './types'
+import { bboxError, splitAtAntimeridian } from './bbox'
+import type { Bbox, Cell } from './types'
 
 export interface PlanOptions {
   /**
@@ -69,37 +68,6 @@ export function planCells(b: Bbox, opts: PlanOptions = {}): Cell[] {
     const cells: Cell[] = []
     for (let j = ys.length - 2; j >= 0; j--) {
       for (let i = 0; i + 1 < xs.length; i++) cells.push({ bbox: [xs[i]!, ys[j]!, xs[i + 1]!, ys[j + 1]!] })
-    }
-    return cells
-  })
-}
-
-/** A cell of the FAQ baseline: a web-mercator tile clipped to the box. */
-export interface TileCell extends Cell {
-  tile: Tile
-}
-
-/**
- * The Mapillary FAQ's method, as the benchmark baseline: every z18 tile covering the box, one
- * request each, empty or not (clipped to the box; a zero-width clip is kept only where the box
- * itself has zero width).
- * @example fixedZ18Tiles([-79.54, 8.94, -79.52, 8.96]).length // 256 (16 × 16)
- */
-export function fixedZ18Tiles(b: Bbox): TileCell[] {
-  assertValid(b)
-  const z = 18
-  return splitAtAntimeridian(b).flatMap((half) => {
-    const r = tileRange(half, z)
-    const cells: TileCell[] = []
-    for (let y = r.minY; y <= r.maxY; y++) {
-      for (let x = r.minX; x <= r.maxX; x++) {
-        const tile: Tile = [x, y, z]
-        const bbox = intersectBbox(tileToBbox(tile), half)
-        if (!bbox) continue
-        if (half[0] !== half[2] && bbox[0] === bbox[2]) continue
-        if (half[1] !== half[3] && bbox[1] === bbox[3]) continue
-        cells.push({ tile, bbox })
-      }
     }
     return cells
   })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { cutPoint, longAxis, splitCell } from './split-cell'
-import { areaOf, expectPartition, prng } from './test-helpers'
+import { prng } from '../../test/support/prng'
+import { areaOf, expectPartition } from '../../test/support/tiling-oracle'
 import { MIN_CELL_DEG, type Bbox, type Cell } from './types'
 
 /** Points spread over a box's inner 98%. */
@@ -39,8 +40,6 @@ describe('cutPoint', () => {
 })
 
 describe('splitCell', () => {
-  const rnd = prng(5)
-
   it('a square cell: 4 quarters, each side a quarter to three quarters of the parent’s', () => {
     const b: Bbox = [13, 55.6, 13.02, 55.62]
     const kids = splitCell({ bbox: b })
@@ -51,7 +50,7 @@ describe('splitCell', () => {
         expect(hi - lo).toBeLessThanOrEqual((3 * (phi - plo)) / 4 + 1e-12)
       }
     }
-    expectPartition(b, kids, rnd)
+    expectPartition(b, kids)
   })
 
   it('a thin cell is cut along its long side only: 4 pieces in a row, each the full height', () => {
@@ -63,7 +62,7 @@ describe('splitCell', () => {
       expect(kids[0]!.bbox[0]).toBe(0)
       expect(kids[3]!.bbox[2]).toBe(4)
       for (let i = 0; i < 3; i++) expect(kids[i]!.bbox[2]).toBe(kids[i + 1]!.bbox[0])
-      expectPartition(b, kids, rnd)
+      expectPartition(b, kids)
     }
   })
 
@@ -79,7 +78,7 @@ describe('splitCell', () => {
     const empty = kids.filter((k) => holding(k, town) === 0).sort((p, q) => p.bbox[0] - q.bbox[0])
     expect(empty).toHaveLength(2)
     expect([empty[0]!.bbox[0], empty[1]!.bbox[2]]).toEqual([-180, 180])
-    expectPartition(b, kids, rnd)
+    expectPartition(b, kids)
   })
 
   it('a capped long box: the light lengths on each side of the town are one cell each, noise and all', () => {
@@ -92,7 +91,7 @@ describe('splitCell', () => {
     for (const k of ends) expect(holding(k, sample)).toBeLessThanOrEqual(2000 / 8)
     expect(ends.reduce((a, k) => a + (k.bbox[2] - k.bbox[0]), 0)).toBeGreaterThan(356)
     expect(kids.length).toBeLessThanOrEqual(6)
-    expectPartition(b, kids, rnd)
+    expectPartition(b, kids)
   })
 
   it('denseAt: a part of the first cut into which the sample crowds is split at once into 4', () => {
@@ -107,7 +106,7 @@ describe('splitCell', () => {
     const inWest = kids.filter((k) => k.bbox[2] <= west)
     expect(inWest).toHaveLength(4)
     for (const k of inWest) expect(holding(k, sample)).toBeLessThan(1000)
-    expectPartition(b, kids, rnd)
+    expectPartition(b, kids)
   })
 
   it('denseAt: an evenly filled cell still gives its 4 quarters (a half holds half the sample by chance)', () => {
@@ -123,7 +122,7 @@ describe('splitCell', () => {
     const kids = splitCell({ bbox: b }, { sample: corner })
     // Cut at lon 0.703125 (see cutPoint): the western part holds nothing and stays whole.
     expect(kids.filter((k) => k.bbox[0] === 0)).toEqual([{ bbox: [0, 0, 0.703125, 1] }])
-    expectPartition(b, kids, rnd)
+    expectPartition(b, kids)
   })
 
   describe('the floor: no side cut at or below MIN_CELL_DEG (a z22 tile’s width)', () => {
@@ -142,7 +141,7 @@ describe('splitCell', () => {
       const kids = splitCell({ bbox: b })
       expect(kids.length).toBeGreaterThanOrEqual(2)
       for (const k of kids) expect([k.bbox[0], k.bbox[2]]).toEqual([0, MIN_CELL_DEG])
-      expectPartition(b, kids, rnd)
+      expectPartition(b, kids)
     })
     it('a longer floor makes a bigger floor cell', () => {
       expect(splitCell({ bbox: [0, 0, 0.001, 0.001] }, { minCellDeg: 0.001 })).toEqual([])
@@ -154,7 +153,7 @@ describe('splitCell', () => {
     const kids = splitCell({ bbox: b })
     expect(kids.length).toBeGreaterThanOrEqual(2)
     for (const k of kids) expect([k.bbox[0], k.bbox[2]]).toEqual([5, 5])
-    expectPartition(b, kids, rnd)
+    expectPartition(b, kids)
   })
 
   it('random cells and samples: the children cover the parent, inside it, without overlap, none empty, each smaller', () => {
@@ -177,7 +176,7 @@ describe('splitCell', () => {
         continue
       }
       expect(kids.length).toBeGreaterThanOrEqual(2)
-      expectPartition(b, kids, r)
+      expectPartition(b, kids)
       for (const k of kids) expect(areaOf(k.bbox) < areaOf(b) || k.bbox[2] - k.bbox[0] < width || k.bbox[3] - k.bbox[1] < height).toBe(true)
     }
   })

@@ -1,99 +1,20 @@
 import { describe, expect, it } from 'vitest'
 import { bboxArea, bboxError, inBbox, splitAtAntimeridian } from './bbox'
-import { fixedZ18Tiles, planCells } from './plan-cells'
-import { SweepBudgetError, dedupeById, judgeCell, sweepBbox, type PointFeature } from './sweep'
+import { planCells } from './plan-cells'
+import { judgeCell, orderIds } from './sweep'
 import { longAxis } from './split-cell'
-import { prng } from './test-helpers'
-import { pointToTile, tileChildren, tileToBbox } from './tile-math'
+import { pointToTile, tileToBbox } from './tile-math'
 import { MIN_CELL_DEG, UPSTREAM_CAP, type Bbox, type Cell } from './types'
+import { DENSE_BOX, FakeUpstream, denseWorld, type WorldPoint } from '../../test/support/capped-upstream'
+import { fixedZ18Tiles } from '../../test/support/faq-baseline'
+import { prng } from '../../test/support/prng'
+import { sweepBbox } from '../../test/support/reference-sweep'
 
-type F = PointFeature & { n: number }
+// The steps (judgeCell) driven to the end by the reference loop (test/support/reference-sweep.ts)
+// against a fake capped upstream: what a box's sweep finds, and what it costs.
 
-/** A world of points and an upstream lookalike: edges included, shuffled, cut at 2000, no sign. */
-class FakeUpstream {
-  readonly points: F[] = []
-  requests = 0
-  inFlight = 0
-  maxInFlight = 0
-  failOn: number | null = null
-  private readonly rnd: () => number
-  constructor(seed: number) {
-    this.rnd = prng(seed)
-  }
-  add(lon: number, lat: number): void {
-    const n = this.points.length
-    // Same-length numeric ids, so numeric and lexical order agree.
-    this.points.push({ id: String(100000000000000 + n), n, geometry: { type: 'Point', coordinates: [lon, lat] } })
-  }
-  /** Ground truth: plain comparisons, written independently of inBbox. */
-  truth(b: Bbox): string[] {
-    const [w, s, e, n] = b
-    return this.points
-      .filter(({ geometry: { coordinates: [x, y] } }) =>
-        y! >= s && y! <= n && (w <= e ? x! >= w && x! <= e : x! >= w || x! <= e))
-      .map((f) => f.id)
-      .sort()
-  }
-  fetch = async (bbox: Bbox): Promise<F[]> => {
-    this.requests++
-    const call = this.requests
-    this.inFlight++
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
-    try {
-      await new Promise((r) => setTimeout(r, Math.floor(this.rnd() * 3)))
-      if (call === this.failOn) throw new Error('upstream 503')
-      const [w, s, e, n] = bbox
-      expect(w).toBeLessThanOrEqual(e) // we never send a crossing box
-      const hits = this.points.filter(({ geometry: { coordinates: [x, y] } }) =>
-        x! >= w && x! <= e && y! >= s && y! <= n)
-      for (let i = hits.length - 1; i > 0; i--) {
-        const j = Math.floor(this.rnd() * (i + 1))
-        ;[hits[i], hits[j]] = [hits[j]!, hits[i]!]
-      }
-      return hits.slice(0, UPSTREAM_CAP)
-    } finally {
-      this.inFlight--
-    }
-  }
-}
-
-const BOX: Bbox = [-79.545, 8.935, -79.515, 8.965]
-const DENSE_TILE = pointToTile(-79.53, 8.95, 18)
-
-/** 9000 points in one z18 tile, sparse points around, points on tile edges, box edges, just outside. */
-function denseWorld(seed = 1, shuffleSeed = seed): FakeUpstream {
-  const up = new FakeUpstream(shuffleSeed)
-  const r = prng(seed + 1)
-  const [tw, ts, te, tn] = tileToBbox(DENSE_TILE)
-  for (let i = 0; i < 9000; i++) up.add(tw + (0.001 + r() * 0.998) * (te - tw), ts + (0.001 + r() * 0.998) * (tn - ts))
-  // Exactly on the lines of the tiles the sweep will cut the dense tile into (z19–z21).
-  for (const child of tileChildren(DENSE_TILE)) {
-    for (const grand of tileChildren(child)) {
-      const [w, s, e, n] = tileToBbox(grand)
-      up.add(w, s), up.add(e, n), up.add(w, (s + n) / 2), up.add((w + e) / 2, n)
-    }
-  }
-  // Sparse points around, some outside the box.
-  const [w, s, e, n] = BOX
-  for (let i = 0; i < 400; i++) up.add(w - 0.01 + r() * (e - w + 0.02), s - 0.01 + r() * (n - s + 0.02))
-  // On z14–z18 tile lines inside the box.
-  for (let z = 14; z <= 18; z++) {
-    for (let i = 0; i < 10; i++) {
-      const [x0, y0, x1, y1] = tileToBbox(pointToTile(w + r() * (e - w), s + r() * (n - s), z))
-      if (inBbox([x0, y0], BOX)) up.add(x0, y0)
-      if (inBbox([x1, (y0 + y1) / 2], BOX)) up.add(x1, (y0 + y1) / 2)
-    }
-  }
-  // On the box's edges and corners, and 1e-9 outside them.
-  for (const [x, y] of [[w, s], [e, s], [e, n], [w, n]] as const) up.add(x, y)
-  for (let i = 0; i < 20; i++) {
-    const x = w + r() * (e - w)
-    const y = s + r() * (n - s)
-    up.add(w, y), up.add(e, y), up.add(x, s), up.add(x, n)
-    up.add(w - 1e-9, y), up.add(e + 1e-9, y), up.add(x, s - 1e-9), up.add(x, n + 1e-9)
-  }
-  return up
-}
+type F = WorldPoint
+const BOX = DENSE_BOX
 
 function expectExactly(result: { features: F[] }, truth: string[], box: Bbox): void {
   const ids = result.features.map((f) => f.id)
@@ -102,7 +23,7 @@ function expectExactly(result: { features: F[] }, truth: string[], box: Bbox): v
   for (const f of result.features) expect(inBbox(f.geometry.coordinates, box)).toBe(true)
 }
 
-describe('sweepBbox against a fake capped upstream', () => {
+describe('the sweep, driven to the end, against a fake capped upstream', () => {
   it('returns exactly the ground truth, with far fewer requests than one per z18 tile', async () => {
     const up = denseWorld()
     const truth = up.truth(BOX)
@@ -172,35 +93,6 @@ describe('sweepBbox against a fake capped upstream', () => {
     for (const id of missed) expect(result.saturated.some((c) => inBbox(byId.get(id)!.geometry.coordinates, c.bbox))).toBe(true)
   })
 
-  it('throws SweepBudgetError past maxRequests, with the count, before spending more', async () => {
-    const needed = (await sweepBbox(BOX, denseWorld().fetch)).requests
-    await expect(sweepBbox(BOX, denseWorld().fetch, { maxRequests: needed })).resolves.toBeDefined()
-    const up = denseWorld()
-    const err = await sweepBbox(BOX, up.fetch, { maxRequests: needed - 1 }).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(SweepBudgetError)
-    expect((err as SweepBudgetError).limit).toBe(needed - 1)
-    expect((err as SweepBudgetError).needed).toBeGreaterThan(needed - 1)
-    expect(up.requests).toBeLessThanOrEqual(needed - 1)
-    const few = denseWorld()
-    await expect(sweepBbox(BOX, few.fetch, { maxRequests: 0 })).rejects.toThrow(SweepBudgetError)
-    expect(few.requests).toBe(0)
-  })
-
-  it('never has more than `concurrency` requests in flight', async () => {
-    for (const concurrency of [1, 3, 6]) {
-      const up = denseWorld()
-      await sweepBbox(BOX, up.fetch, { concurrency })
-      expect(up.maxInFlight).toBeLessThanOrEqual(concurrency)
-      if (concurrency > 1) expect(up.maxInFlight).toBeGreaterThan(1)
-    }
-  })
-
-  it('rejects with the fetch error', async () => {
-    const up = denseWorld()
-    up.failOn = 3
-    await expect(sweepBbox(BOX, up.fetch)).rejects.toThrow('upstream 503')
-  })
-
   it('sweeps across the antimeridian, both sides, edges included', async () => {
     const b: Bbox = [179.5, -17, -179.5, -16]
     const up = new FakeUpstream(9)
@@ -256,14 +148,6 @@ describe('regression: a box of small area but great length fanned out by its len
     // its length (1° cells) it cost 360 requests, by tiles 500 and more.
     expect(result.requests).toBeLessThanOrEqual(20)
   })
-
-  it('with a span limit the long box is refused before any request when over maxRequests', async () => {
-    const up = new FakeUpstream(23)
-    const err = await sweepBbox([-180, 10, 180, 10.0001], up.fetch, { maxCellSpanDeg: 1, maxRequests: 200 }).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(SweepBudgetError)
-    expect((err as SweepBudgetError).needed).toBe(360)
-    expect(up.requests).toBe(0)
-  })
 })
 
 describe('judgeCell', () => {
@@ -286,10 +170,11 @@ describe('judgeCell', () => {
   })
 })
 
-describe('dedupeById', () => {
-  it('keeps the first of each id and sorts numeric ids numerically', () => {
-    const g = (id: string) => ({ id })
-    expect(dedupeById([g('10'), g('9'), g('10'), g('100')]).map((x) => x.id)).toEqual(['9', '10', '100'])
+describe('orderIds', () => {
+  it('orders numeric ids as numbers (shorter first), others by code unit', () => {
+    expect(orderIds(['10', '9', '100', '09'])).toEqual(['9', '09', '10', '100'])
+    expect(orderIds(['b', '10', 'a', '9', 'B'])).toEqual(['9', '10', 'B', 'a', 'b'])
+    expect(orderIds([])).toEqual([])
   })
 })
 

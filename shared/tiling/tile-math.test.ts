@@ -1,8 +1,6 @@
-import { tiles as tileCover } from '@mapbox/tile-cover'
 import { describe, expect, it } from 'vitest'
-import { fixedZ18Tiles } from './plan-cells'
 import { MAX_LAT, pointToTile, tileChildren, tileToBbox } from './tile-math'
-import { prng } from './test-helpers'
+import { prng } from '../../test/support/prng'
 import type { Bbox, Tile } from './types'
 
 describe('tile math', () => {
@@ -32,18 +30,5 @@ describe('tile math', () => {
   it('pointToTile stays in range at lon 180 and the southern limit', () => {
     expect(pointToTile(180, -MAX_LAT, 3)).toEqual([7, 7, 3])
     expect(pointToTile(-180, MAX_LAT, 3)).toEqual([0, 0, 3])
-  })
-  it('fixedZ18Tiles matches @mapbox/tile-cover for boxes away from tile edges and lon 180', () => {
-    const rnd = prng(11)
-    for (let i = 0; i < 30; i++) {
-      const w = -170 + rnd() * 340
-      const s = -80 + rnd() * 160
-      const e = w + rnd() * 0.02
-      const n = s + rnd() * 0.02
-      const ours = fixedZ18Tiles([w, s, e, n]).map((c) => c.tile.join('/')).sort()
-      const poly = { type: 'Polygon' as const, coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] }
-      const theirs = tileCover(poly, { min_zoom: 18, max_zoom: 18 }).map((t) => t.join('/')).sort()
-      expect(ours).toEqual(theirs)
-    }
   })
 })

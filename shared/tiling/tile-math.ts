@@ -65,20 +65,3 @@ export function pointToTile(lon: number, lat: number, z: number): Tile {
   const y = Math.min(max, Math.max(0, Math.floor(latToTileY(lat, z))))
   return [x, y, z]
 }
-
-/**
- * Inclusive tile ranges covering a non-crossing box at zoom z. Computed from the box's corners
- * and widened by one where float rounding could put an edge on the wrong side of a tile line;
- * callers clip each tile to the box and drop the empty ones, so a spare tile costs nothing.
- */
-export function tileRange(b: Bbox, z: number): { minX: number; maxX: number; minY: number; maxY: number } {
-  const max = Math.pow(2, z) - 1
-  const clamp = (v: number) => Math.min(max, Math.max(0, v))
-  const [w, s, e, n] = b
-  return {
-    minX: clamp(Math.floor(lonToTileX(w, z)) - 1),
-    maxX: clamp(Math.floor(lonToTileX(e, z)) + 1),
-    minY: clamp(Math.floor(latToTileY(n, z)) - 1),
-    maxY: clamp(Math.floor(latToTileY(s, z)) + 1),
-  }
-}

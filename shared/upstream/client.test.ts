@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { GraphClient, type GraphClientOptions } from './client'
 import { UpstreamError } from './errors'
-import { json, recordingSleep, scriptedFetch, type Step } from './test-helpers'
+import { json, recordingSleep, scriptedFetch, type Step } from '../../test/support/scripted-fetch'
 
 const TOKEN = 'MLY|4242|s3cr3tt0k3n'
 const NOT_EXIST = { error: { message: "Unsupported get request. Object with ID '999' does not exist, cannot be loaded due to missing permissions", type: 'GraphMethodException', code: 100, fbtrace_id: 'x' } }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ProblemError } from '../problem/problem'
 import { clientForRequest, noTokenProblem, sliceClient, subrequestBudget } from './request-client'
-import { json, scriptedFetch } from './test-helpers'
+import { json, scriptedFetch } from '../../test/support/scripted-fetch'
 
 describe('clientForRequest', () => {
   it('uses the client header over the server token and the env budget', async () => {

@@ -6,7 +6,7 @@
  */
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { tokenHash } from '../../workers/sandbox/src/stats'
+import { tokenHash } from '../stand-in/src/stats'
 import type { JobAnswer, JobProgress, RunOptions } from '../../shared/engine/job-runner'
 import type { SizesJob, SizesParams } from './src/index'
 

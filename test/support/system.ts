@@ -43,7 +43,7 @@ export interface SandboxStats {
   byRoute: Record<string, number>
   authorization_headers_seen: number
   query_tokens_seen: number
-  /** Distinct tokens seen, as `h:<hash>` (workers/sandbox/src/stats.ts `tokenHash`), first seen first. */
+  /** Distinct tokens seen, as `h:<hash>` (test/stand-in/src/stats.ts `tokenHash`), first seen first. */
   tokensSeen: string[]
   statuses: Record<string, number>
   faults: Record<string, number>
@@ -58,7 +58,7 @@ export interface SystemOptions {
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
-  const sandbox = createTestHarness({ workers: [{ configPath: 'workers/sandbox/wrangler.toml' }] })
+  const sandbox = createTestHarness({ workers: [{ configPath: 'test/stand-in/wrangler.toml' }] })
   const { url: upstream } = await sandbox.listen()
   const token = opts.token === undefined ? SERVER_TOKEN : opts.token
   const gateway = createTestHarness({

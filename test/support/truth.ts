@@ -4,11 +4,11 @@
  * world the stand-in serves, built here in Node. Never from the product's answers or helpers, so a
  * wrong answer cannot agree with itself.
  */
-import { CAMERAS, getWorld } from '../../workers/sandbox/src/world'
-import { detectionsOfFeature, detectionsOfImage } from '../../workers/sandbox/src/detections'
-import { projectDetection, projectFeature } from '../../workers/sandbox/src/fields'
-import { lonLatToTile, pointInBBox, type BBox } from '../../workers/sandbox/src/geo'
-import { tokenHash } from '../../workers/sandbox/src/stats'
+import { CAMERAS, getWorld } from '../stand-in/src/world'
+import { detectionsOfFeature, detectionsOfImage } from '../stand-in/src/detections'
+import { projectDetection, projectFeature } from '../stand-in/src/fields'
+import { lonLatToTile, pointInBBox, type BBox } from '../stand-in/src/geo'
+import { tokenHash } from '../stand-in/src/stats'
 
 export { tokenHash }
 

@@ -12,7 +12,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const sandbox = createTestHarness({ workers: [{ configPath: 'workers/sandbox/wrangler.toml' }] })
+  const sandbox = createTestHarness({ workers: [{ configPath: 'test/stand-in/wrangler.toml' }] })
   const { url } = await sandbox.listen()
   project.provide('upstreamUrl', url.origin)
   return async () => {

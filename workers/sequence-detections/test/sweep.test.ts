@@ -9,7 +9,7 @@ import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm,
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DOCUMENTED_TTL, expectExpiresAfter, keyNames, newKeys } from '../../../test/support/kv-keys'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
-import { tokenHash } from '../../sandbox/src/stats'
+import { tokenHash } from '../../../test/stand-in/src/stats'
 import { partName } from '../../../shared/engine/job-runner'
 import { normalizeParams, sweepName } from '../src/params'
 import { BUDGET, callWorker, delta, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'

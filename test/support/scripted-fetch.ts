@@ -1,6 +1,7 @@
 /**
  * @module
- * Test helpers: a scripted fake fetch that records every call and counts connections in flight.
+ * A scripted fake fetch for shared/upstream's tests: plays answers, drops and hangs in order and
+ * records every call; and a sleep that records instead of waiting.
  */
 
 export interface Call {

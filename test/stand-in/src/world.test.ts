@@ -111,7 +111,7 @@ describe('world', () => {
   })
 
   it('carries the real fixture geometries verbatim', () => {
-    const fixture = JSON.parse(readFileSync(new URL('../../../test/fixtures/real-detections.json', import.meta.url), 'utf8'))
+    const fixture = JSON.parse(readFileSync(new URL('../../fixtures/real-detections.json', import.meta.url), 'utf8'))
     expect(REAL_DETECTIONS.map((d) => [d.id, d.geometry])).toEqual(fixture.detections.map((d: any) => [d.id, d.geometry]))
     expect(world.imageById.get(s.sampleImages.realDetections)!.special).toBe('real')
   })

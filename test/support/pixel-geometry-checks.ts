@@ -1,11 +1,11 @@
 /**
  * @module
- * Test-only helpers for shared/mvt: float-tolerant coordinate comparison and the invariants every
- * decoded pixel geometry must satisfy.
+ * Checks for decoded pixel geometry (shared/mvt's tests and the end-to-end tests): float-tolerant
+ * coordinate comparison and the invariants every decoded pixel geometry must satisfy.
  */
 import { expect } from 'vitest'
 import type { Position } from 'geojson'
-import type { PixelGeometry } from './pixel-geometry'
+import type { PixelGeometry } from '../../shared/mvt/pixel-geometry'
 
 type Nested = number | Nested[]
 

@@ -1,6 +1,7 @@
 /**
  * @module
- * Types for `@mapbox/tile-cover` 3.x (CommonJS, no types package). Used in tests as an oracle.
+ * Types for `@mapbox/tile-cover` 3.x (CommonJS, no types package): the oracle of the FAQ baseline
+ * (faq-baseline.test.ts). The bench (bench/run.mjs) uses it untyped.
  */
 declare module '@mapbox/tile-cover' {
   import type { Geometry } from 'geojson'

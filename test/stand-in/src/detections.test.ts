@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { PbfReader } from 'pbf'
 import { VectorTile } from '@mapbox/vector-tile'
 import { decodeBase64 } from '../../../shared/mvt/base64'
-import { ringArea } from '../../../shared/mvt/encode-tile'
+import { ringArea } from './encode-tile'
 import { getWorld, REAL_DETECTIONS } from './world'
 import { detectionsOfFeature, detectionsOfImage, DETECTION_EXTENT, DETECTION_LAYER } from './detections'
 

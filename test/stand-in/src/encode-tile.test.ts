@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { PbfReader } from 'pbf'
 import { VectorTile } from '@mapbox/vector-tile'
 import { encodeTile, orientRings, ringArea, type TileLayerInput } from './encode-tile'
-import { decodeBase64, encodeBase64 } from './base64'
-import fixtures from '../../test/fixtures/real-detections.json'
+import { decodeBase64, encodeBase64 } from '../../../shared/mvt/base64'
+import fixtures from '../../fixtures/real-detections.json'
 
 const decode = (bytes: Uint8Array): VectorTile => new VectorTile(new PbfReader(bytes))
 const xy = (rings: Array<Array<{ x: number; y: number }>>): number[][][] => rings.map((r) => r.map((p) => [p.x, p.y]))

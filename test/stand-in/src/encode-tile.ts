@@ -1,7 +1,7 @@
 /**
  * @module
- * A minimal Mapbox Vector Tile 2.1 encoder. The sandbox uses it to serve realistic detection
- * geometries and tests use it to hand-make tiles; product code only ever decodes.
+ * A minimal Mapbox Vector Tile 2.1 encoder. The stand-in uses it to serve realistic detection
+ * geometries and tests use it to hand-make tiles; product code only ever decodes (shared/mvt).
  */
 import { PbfWriter } from 'pbf'
 

@@ -4,7 +4,7 @@
  * world stores no tiles. Geometry is a real Mapbox Vector Tile (layer 'mpy-or', extent 4096,
  * polygon features, MVT winding), base64 as the Graph API sends it.
  */
-import { encodeTile, orientRings, type TileFeatureInput } from '../../../shared/mvt/encode-tile'
+import { encodeTile, orientRings, type TileFeatureInput } from './encode-tile'
 import { encodeBase64 } from '../../../shared/mvt/base64'
 import { hash32, Rng } from './prng'
 import { graphTime, REAL_DETECTIONS, type Image, type MapFeature, type World } from './world'
