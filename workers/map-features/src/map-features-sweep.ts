@@ -51,11 +51,6 @@ export class MapFeaturesSweep extends DurableObject<Env> {
     return this.runner.run(await this.#name(params, clientToken), params, clientToken, { maxRequests: opts.maxRequests ?? maxBoxRequests(this.env) })
   }
 
-  /** Plans the question without running it (the next `run()` or alarm does). */
-  async prepare(params: SweepParams, clientToken?: string, opts: { maxRequests?: number } = {}) {
-    return this.runner.prepare(await this.#name(params, clientToken), params, clientToken, { maxRequests: opts.maxRequests ?? maxBoxRequests(this.env) })
-  }
-
   /** One part of a box split across objects (a box planned into many cells). */
   runPart(name: string, params: SweepParams, units: string[], clientToken?: string, opts?: { maxRequests?: number }): Promise<PartAnswer> {
     return this.runner.runPart(name, params, units, clientToken, opts)

@@ -14,6 +14,7 @@ import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { tokenHash } from '../../../test/stand-in/src/stats'
 import type { JobAnswer as SweepAnswer } from '../../../shared/engine/job-runner'
 import { sweepName, type MapFeaturesSweep, type SweepParams } from '../src/map-features-sweep'
+import { maxBoxRequests } from '../src/box-limits'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
 const UP = env.MAPILLARY_GRAPH_URL
@@ -53,6 +54,16 @@ function checkedIds(fc: Fc, b: Bbox): string[] {
 
 const stubFor = (p: SweepParams) => env.MAP_FEATURES_SWEEP.getByName(sweepName(p))
 const slicesOf = (stub: DurableObjectStub<MapFeaturesSweep>) => runInDurableObject(stub, (o: MapFeaturesSweep) => o.runner.store.slices())
+
+/**
+ * Plans a box in its sweep object without running it (the next `run()` or alarm does), as the
+ * object would for `run`: the engine's own `prepare`, called inside the object, under the name
+ * and bound the object gives the question.
+ */
+async function prepareSweep(stub: DurableObjectStub<MapFeaturesSweep>, params: SweepParams, clientToken?: string) {
+  const name = sweepName(params, await upstreamIdentity(clientToken, env))
+  return runInDurableObject(stub, (o: MapFeaturesSweep) => o.runner.prepare(name, params, clientToken, { maxRequests: maxBoxRequests(env) }))
+}
 
 let districts: District[]
 let dense: District
@@ -148,7 +159,7 @@ describe('map features fan-out (Durable Object)', () => {
     const stub = stubFor(params)
     const before = await upstreamRequests()
     // Plan without running, with an alarm far off so the test runs the first slice itself.
-    expect((await stub.prepare(params)).ok).toBe(true)
+    expect((await prepareSweep(stub, params)).ok).toBe(true)
     await runInDurableObject(stub, (_o: MapFeaturesSweep, state) => state.storage.setAlarm(Date.now() + 3_600_000))
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     await evictDurableObject(stub)
@@ -377,7 +388,7 @@ describe('a client’s own token', () => {
     const before = await upstreamRequests()
     // A client's run as an eviction leaves it: planned, pending, no token in memory.
     // Planned with the client's token, then evicted: the token is gone, the plan is not.
-    expect((await stub.prepare(params, token)).ok).toBe(true)
+    expect((await prepareSweep(stub, params, token)).ok).toBe(true)
     await evictDurableObject(stub)
     await runInDurableObject(stub, (_o: MapFeaturesSweep, state) => state.storage.setAlarm(Date.now() + 3_600_000))
     expect(await runDurableObjectAlarm(stub)).toBe(true)

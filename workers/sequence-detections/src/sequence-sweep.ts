@@ -44,13 +44,6 @@ export class SequenceSweep extends DurableObject<Env> {
     return this.runner.runPart(name, params, units, clientToken)
   }
 
-  /** Plans the question (one `/image_ids` call) without running it; the first alarm does. */
-  async prepare(input: SweepParams, clientToken?: string) {
-    const params = validParams(input)
-    if (!params) return invalidParams()
-    return this.runner.prepare(await this.#name(params, clientToken), params, clientToken)
-  }
-
   progress(): Promise<JobProgress> {
     return this.runner.progress()
   }

@@ -6,8 +6,8 @@ import { env, runInDurableObject } from 'cloudflare:test'
 import type { SliceRow } from '../../../shared/engine/job-store'
 import type { SequenceSweep } from '../src/sequence-sweep'
 import { exports } from 'cloudflare:workers'
-import type { UpstreamIdentity } from '../../../shared/upstream/identity'
-import { normalizeParams, sweepName } from '../src/params'
+import { upstreamIdentity, type UpstreamIdentity } from '../../../shared/upstream/identity'
+import { normalizeParams, sweepName, type SweepParams } from '../src/params'
 
 export const BUDGET = Number(env.SUBREQUEST_BUDGET)
 
@@ -58,6 +58,17 @@ export function callWorker(path: string, init?: RequestInit): Promise<Response> 
 
 export function sweepStub(sequence_id: string, fields: string[] = ['id', 'value', 'geometry'], pixels = false, identity: UpstreamIdentity = 'server') {
   return env.SEQUENCE_SWEEP.getByName(sweepName(normalizeParams({ sequence_id, fields, pixels }), identity))
+}
+
+/**
+ * Plans a question in its sweep object without running it (the first alarm does), as the object
+ * would for `run`: the engine's own `prepare`, called inside the object, under the name the object
+ * gives the question (normalised params, the caller's identity).
+ */
+export async function prepareSweep(stub: DurableObjectStub<SequenceSweep>, input: SweepParams, clientToken?: string) {
+  const params = normalizeParams(input)
+  const name = sweepName(params, await upstreamIdentity(clientToken, env))
+  return runInDurableObject(stub, (instance: SequenceSweep) => instance.runner.prepare(name, params, clientToken))
 }
 
 /** One slice of a sweep object (the engine's `slices` rows, as `progress().slices` gives them). */

@@ -12,7 +12,7 @@ import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { tokenHash } from '../../../test/stand-in/src/stats'
 import { partName } from '../../../shared/engine/job-runner'
 import { normalizeParams, sweepName } from '../src/params'
-import { BUDGET, callWorker, delta, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'
+import { BUDGET, callWorker, delta, prepareSweep, slicesOf, standIn, storageText, sweepStub, waitFor, type SliceRecord, type WorldSequence } from './support'
 
 interface Body {
   sequence_id: string
@@ -185,7 +185,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     const params = { sequence_id: s250.id, fields: ['id', 'value', 'geometry'], pixels: false }
     const before = await standIn.stats()
 
-    const prepared = await stub.prepare(params)
+    const prepared = await prepareSweep(stub, params)
     expect(prepared.ok && prepared.progress).toMatchObject({ state: 'running', total: 250, pending: 250 })
     // Schedule far away, then run exactly that one alarm now: one slice.
     await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now() + 3_600_000))
@@ -423,7 +423,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     const params = { sequence_id: s250.id, fields: ['created_at', 'id'], pixels: false }
     const stub = sweepStub(s250.id, params.fields, false, await upstreamIdentity(token, env))
     // A client's run as an eviction leaves it: planned with the client's token, pending, the token gone.
-    const prepared = await stub.prepare(params, token)
+    const prepared = await prepareSweep(stub, params, token)
     expect(prepared.ok && prepared.progress).toMatchObject({ state: 'running', total: 250, pending: 250 })
     await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now() + 3_600_000))
     await evictDurableObject(stub)
