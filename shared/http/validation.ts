@@ -8,6 +8,8 @@ import { zValidator } from '@hono/zod-validator'
 import type { Context, ValidationTargets } from 'hono'
 import { z } from 'zod'
 import { problem, problemResponse, type Problem, type ProblemCode } from '../problem/problem'
+import { BBOX_EDGES, bboxError } from '../tiling/bbox'
+import type { Bbox } from '../tiling/types'
 
 /** Problem code a schema's failures report, when not the target's default. */
 const problemCodes = z.registry<{ problemCode: ProblemCode }>()
@@ -18,17 +20,22 @@ const param = () =>
     error: (iss) => (iss.input === undefined ? 'is required' : Array.isArray(iss.input) ? 'must be given only once' : 'must be a string'),
   })
 
+/** Upstream numeric id (image or map feature): 1–20 digits. */
+const NUMERIC_ID = /^[0-9]{1,20}$/
+/** Upstream sequence key: 1–64 of `[A-Za-z0-9_-]`. The one rule, also for what a sweep object is sent. */
+export const SEQUENCE_ID = /^[A-Za-z0-9_-]{1,64}$/
+
 /**
  * Upstream numeric id (image or map feature): 1–20 digits.
  *
  * @example
  * z.object({ imageId }).parse({ imageId: '315219450124680' })
  */
-export const imageId = param().regex(/^[0-9]{1,20}$/, 'must be a numeric id of 1 to 20 digits')
+export const imageId = param().regex(NUMERIC_ID, 'must be a numeric id of 1 to 20 digits')
 /** Same shape as {@link imageId}. */
-export const mapFeatureId = param().regex(/^[0-9]{1,20}$/, 'must be a numeric id of 1 to 20 digits')
-/** Upstream sequence key: 1–64 of `[A-Za-z0-9_-]`. */
-export const sequenceId = param().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -')
+export const mapFeatureId = param().regex(NUMERIC_ID, 'must be a numeric id of 1 to 20 digits')
+/** Upstream sequence key ({@link SEQUENCE_ID}). */
+export const sequenceId = param().regex(SEQUENCE_ID, 'must be 1 to 64 letters, digits, _ or -')
 
 /** Splits a comma list, trimming and dropping empty items. */
 function commaList(s: string): string[] {
@@ -105,43 +112,30 @@ export const booleanParam = param()
     return z.NEVER
   })
 
-export const MAX_LAT = 85.0511
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 
-/** `[west, south, east, north]` in degrees; `west > east` crosses the antimeridian. */
-export type BboxTuple = [west: number, south: number, east: number, north: number]
-
 /**
- * `bbox=w,s,e,n`: four finite numbers, longitudes in [-180, 180], latitudes in ±85.0511, south ≤
- * north; west > east allowed (antimeridian). Failures report `invalid_bbox`.
+ * `bbox=w,s,e,n`: four decimal numbers, then the one box rule of the planner ({@link bboxError}:
+ * longitudes in [-180, 180], latitudes within ±85.0511, south ≤ north; west > east allowed, the
+ * antimeridian). Answers a {@link Bbox}. Failures report `invalid_bbox`.
  *
  * @example
  * bboxParam.parse('-79.54,8.94,-79.52,8.96') // [-79.54, 8.94, -79.52, 8.96]
  * bboxParam.parse('179.9,-1,-179.9,1')       // crosses the antimeridian: fine
  */
-export const bboxParam = param().transform((s, ctx): BboxTuple => {
+export const bboxParam = param().transform((s, ctx): Bbox => {
   const issue = (message: string) => {
     ctx.addIssue({ code: 'custom', message })
     return z.NEVER
   }
   const parts = s.split(',').map((x) => x.trim())
   if (parts.length !== 4) return issue(`must be 4 comma-separated numbers west,south,east,north; got ${parts.length} item${parts.length === 1 ? '' : 's'}`)
-  const names = ['west', 'south', 'east', 'north'] as const
-  const nums: number[] = []
-  for (const [i, p] of parts.entries()) {
-    const n = Number(p)
-    if (!NUMBER.test(p) || !Number.isFinite(n)) return issue(`${names[i]} '${p.slice(0, 30)}' is not a finite number`)
-    nums.push(n)
-  }
-  const [w, so, e, n] = nums as BboxTuple
-  for (const [name, v] of [['west', w], ['east', e]] as const) {
-    if (v < -180 || v > 180) return issue(`${name} ${v} is outside [-180, 180]`)
-  }
-  for (const [name, v] of [['south', so], ['north', n]] as const) {
-    if (v < -MAX_LAT || v > MAX_LAT) return issue(`${name} ${v} is outside [-${MAX_LAT}, ${MAX_LAT}]`)
-  }
-  if (so > n) return issue(`south ${so} is greater than north ${n}`)
-  return [w, so, e, n]
+  const nums = parts.map(Number)
+  const bad = parts.findIndex((p, i) => !NUMBER.test(p) || !Number.isFinite(nums[i]))
+  if (bad >= 0) return issue(`${BBOX_EDGES[bad]} '${parts[bad]!.slice(0, 30)}' is not a finite number`)
+  const box: Bbox = [nums[0]!, nums[1]!, nums[2]!, nums[3]!]
+  const why = bboxError(box)
+  return why === null ? box : issue(why)
 })
 problemCodes.add(bboxParam, { problemCode: 'invalid_bbox' })
 

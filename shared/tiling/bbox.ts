@@ -45,18 +45,33 @@ export function bboxArea(b: Bbox): number {
   return bboxWidth(b) * (b[3] - b[1])
 }
 
+/** The four numbers of a box, in order, as messages name them. */
+export const BBOX_EDGES = ['west', 'south', 'east', 'north'] as const
+
 /**
- * Why a box cannot be swept, or `null` when it can: finite numbers, lon in [-180, 180],
- * lat in ±MAX_LAT (tiles end there), south ≤ north. `west > east` is valid (antimeridian).
- * @example bboxError([0, 10, 1, 5]) // 'south is greater than north'
+ * Latitude bound of a box: web-mercator tiles end at ±{@link MAX_LAT} (85.05112877…); the public
+ * contract (docs/api-v1.md) states it to 4 decimals, rounded inwards: 85.0511.
+ */
+export const BBOX_MAX_LAT = Math.floor(MAX_LAT * 1e4) / 1e4
+
+/**
+ * The one rule for a box (the public `bbox` parameter and the planner both apply it): why it
+ * cannot be swept, or `null` when it can. Finite numbers, longitudes in [-180, 180], latitudes
+ * within ±{@link BBOX_MAX_LAT}, south ≤ north; `west > east` is valid (antimeridian).
+ * @example bboxError([0, 10, 1, 5]) // 'south 10 is greater than north 5'
  */
 export function bboxError(b: readonly number[]): string | null {
-  if (b.length !== 4) return 'bbox needs 4 numbers: west,south,east,north'
-  if (!b.every(Number.isFinite)) return 'bbox values must be finite numbers'
+  if (b.length !== 4) return `needs 4 numbers west,south,east,north; got ${b.length}`
+  const bad = b.findIndex((v) => !Number.isFinite(v))
+  if (bad >= 0) return `${BBOX_EDGES[bad]} ${b[bad]} is not a finite number`
   const [w, s, e, n] = b as Bbox
-  if (w < -180 || w > 180 || e < -180 || e > 180) return 'longitude must be within [-180, 180]'
-  if (s < -MAX_LAT || n > MAX_LAT) return `latitude must be within ±${MAX_LAT.toFixed(4)}`
-  if (s > n) return 'south is greater than north'
+  for (const [edge, v] of [['west', w], ['east', e]] as const) {
+    if (v < -180 || v > 180) return `${edge} ${v} is outside [-180, 180]`
+  }
+  for (const [edge, v] of [['south', s], ['north', n]] as const) {
+    if (v < -BBOX_MAX_LAT || v > BBOX_MAX_LAT) return `${edge} ${v} is outside [-${BBOX_MAX_LAT}, ${BBOX_MAX_LAT}]`
+  }
+  if (s > n) return `south ${s} is greater than north ${n}`
   return null
 }
 

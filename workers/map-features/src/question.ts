@@ -7,7 +7,7 @@
 import type { z } from 'zod'
 import { fail } from '../../../shared/problem/problem'
 import type { mapFeaturesQuery } from '../../../shared/http/task-params'
-import { bboxArea, type Bbox } from '../../../shared/tiling'
+import { bboxArea } from '../../../shared/tiling'
 import type { Env } from './env'
 import type { SweepParams } from './sweep-params'
 
@@ -21,11 +21,11 @@ export const DEFAULT_MAX_BBOX_AREA = 0.05
 export function sweepParams(query: z.output<typeof mapFeaturesQuery>, env: Pick<Env, 'MAX_BBOX_AREA'>): SweepParams {
   const { bbox, object_values, fields } = query
   const maxArea = Number(env.MAX_BBOX_AREA) > 0 ? Number(env.MAX_BBOX_AREA) : DEFAULT_MAX_BBOX_AREA
-  const area = bboxArea(bbox as Bbox)
+  const area = bboxArea(bbox)
   if (area > maxArea) {
     fail('bbox_too_large', `The box covers ${area.toPrecision(3)} square degrees; the limit is ${maxArea}. Split it into smaller boxes.`, { limit_square_degrees: maxArea })
   }
   // Order does not change the answer: sorted, one question has one key and one sweep object.
   const objectValues = object_values ? [...object_values].sort() : undefined
-  return { bbox: bbox as Bbox, fields: [...fields].sort(), ...(objectValues ? { objectValues } : {}) }
+  return { bbox, fields: [...fields].sort(), ...(objectValues ? { objectValues } : {}) }
 }
