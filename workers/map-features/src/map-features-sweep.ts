@@ -13,9 +13,9 @@ import type { Cell } from '../../../shared/tiling'
 import { maxBoxRequests, maxCellSpanDeg, maxJobBoxRequests } from './box-limits'
 import { boxTask } from './box-task'
 import type { Env } from './env'
-import { canonicalParams, sweepName, type SweepParams } from './sweep-params'
+import { sweepName, type SweepParams } from './sweep-params'
 
-export { canonicalParams, sweepName, type SweepParams } from './sweep-params'
+export { sweepName, type SweepParams } from './sweep-params'
 
 /** A finished answer is served this long (as long as its KV copy), then the box is swept again. */
 const RESULT_TTL_MS = TTL.mapFeaturesBbox * 1000
@@ -65,7 +65,7 @@ export class MapFeaturesSweep extends DurableObject<Env> {
   }
 
   async #name(params: SweepParams, clientToken: string | undefined): Promise<string> {
-    // One canonical form whatever the caller sent (the object's name and its stored params agree).
-    return sweepName(JSON.parse(canonicalParams(params)) as SweepParams, await upstreamIdentity(clientToken, this.env))
+    // The Worker normalised the params (sweepParams in question.ts): the name is theirs as they are.
+    return sweepName(params, await upstreamIdentity(clientToken, this.env))
   }
 }

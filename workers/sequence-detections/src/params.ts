@@ -1,14 +1,12 @@
 /**
  * @module
- * What a sequence sweep is about, normalised: the same question always names the same Durable
- * Object and the same cache key, whatever the order of `fields`.
+ * What a sequence sweep is about, normalised once, in the Worker ({@link normalizeParams}): the
+ * same question always names the same Durable Object and the same cache key, whatever the order of
+ * `fields`. The object only checks the shape of what it is sent ({@link isSweepParams}).
  */
-import { DEFAULT_DETECTION_FIELDS, DETECTION_FIELDS } from '../../../shared/http/task-params'
+import { DETECTION_FIELDS } from '../../../shared/http/task-params'
+import { SEQUENCE_ID } from '../../../shared/http/validation'
 import type { UpstreamIdentity } from '../../../shared/upstream/identity'
-
-// One list with the public route's validation (shared/http/task-params).
-export { DETECTION_FIELDS }
-export const DEFAULT_FIELDS = DEFAULT_DETECTION_FIELDS
 
 export interface SweepParams {
   sequence_id: string
@@ -18,22 +16,41 @@ export interface SweepParams {
   pixels: boolean
 }
 
-const SEQUENCE_ID = /^[A-Za-z0-9_-]{1,64}$/
 const KNOWN = new Set<string>(DETECTION_FIELDS)
 
 /**
- * Sorted, deduplicated fields; throws a TypeError on anything the public validation would refuse
- * (the Durable Object re-checks what the Worker sends it).
+ * The sweep's parameters from the validated path and query (`sequenceDetectionsPath`,
+ * `sequenceDetectionsQuery`, which already refused unknown fields, dropped repeated ones and gave
+ * the defaults): the fields sorted. The one place a sequence question is normalised.
  *
  * @example
- * normalizeParams({ sequence_id: 'kx7r2u', fields: ['value', 'id', 'value'], pixels: false })
+ * normalizeParams({ sequence_id: 'kx7r2u', fields: ['value', 'id'], pixels: false })
  * // { sequence_id: 'kx7r2u', fields: ['id', 'value'], pixels: false }
  */
 export function normalizeParams(p: { sequence_id: string; fields: readonly string[]; pixels: boolean }): SweepParams {
-  if (typeof p?.sequence_id !== 'string' || !SEQUENCE_ID.test(p.sequence_id)) throw new TypeError('sweep: bad sequence id')
-  if (!Array.isArray(p.fields) || p.fields.some((f) => typeof f !== 'string' || !KNOWN.has(f))) throw new TypeError('sweep: bad fields')
-  const fields = [...new Set(p.fields.length > 0 ? p.fields : DEFAULT_FIELDS)].sort()
-  return { sequence_id: p.sequence_id, fields, pixels: p.pixels === true }
+  return { sequence_id: p.sequence_id, fields: [...p.fields].sort(), pixels: p.pixels }
+}
+
+/**
+ * Whether what a sweep object was sent over RPC is what {@link normalizeParams} gives for a valid
+ * question: a sequence id by the public rule, known fields sorted without repeats, a boolean. A
+ * cheap check of shape: the object does not normalise again.
+ *
+ * @example
+ * isSweepParams({ sequence_id: 'kx7r2u', fields: ['id', 'value'], pixels: false }) // true
+ * isSweepParams({ sequence_id: 'kx7r2u', fields: ['value', 'id'], pixels: false }) // false: not sorted
+ */
+export function isSweepParams(p: unknown): p is SweepParams {
+  if (typeof p !== 'object' || p === null) return false
+  const { sequence_id, fields, pixels } = p as Record<string, unknown>
+  return (
+    typeof sequence_id === 'string' &&
+    SEQUENCE_ID.test(sequence_id) &&
+    typeof pixels === 'boolean' &&
+    Array.isArray(fields) &&
+    fields.length > 0 &&
+    fields.every((f, i) => typeof f === 'string' && KNOWN.has(f) && (i === 0 || fields[i - 1] < f))
+  )
 }
 
 /**

@@ -11,7 +11,7 @@ import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type Part
 import { shardSettings } from '../../../shared/fanout/shards'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import type { Env } from './env'
-import { normalizeParams, sweepName, type SweepParams } from './params'
+import { isSweepParams, sweepName, type SweepParams } from './params'
 import { sequenceTask, type ImageUnit } from './sequence-task'
 
 /** How long a finished or failed job is kept and answered from storage (KV holds answers for a day). */
@@ -30,16 +30,14 @@ export class SequenceSweep extends DurableObject<Env> {
   }
 
   /** The whole answer (the public body as JSON text) for `params`, or the problem why not. */
-  async run(input: SweepParams, clientToken?: string): Promise<JobAnswer> {
-    const params = validParams(input)
-    if (!params) return invalidParams()
+  async run(params: SweepParams, clientToken?: string): Promise<JobAnswer> {
+    if (!isSweepParams(params)) return invalidParams()
     return this.runner.run(await this.#name(params, clientToken), params, clientToken)
   }
 
   /** One part of a split question: its images' results, for the question's object to join. */
-  async runPart(name: string, input: SweepParams, units: string[], clientToken?: string): Promise<PartAnswer> {
-    const params = validParams(input)
-    const ok = params && typeof name === 'string' && name.startsWith(`${await this.#name(params, clientToken)}#`) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
+  async runPart(name: string, params: SweepParams, units: string[], clientToken?: string): Promise<PartAnswer> {
+    const ok = isSweepParams(params) && typeof name === 'string' && name.startsWith(`${await this.#name(params, clientToken)}#`) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
     if (!ok) return invalidParams()
     return this.runner.runPart(name, params, units, clientToken)
   }
@@ -54,15 +52,6 @@ export class SequenceSweep extends DurableObject<Env> {
 
   async #name(params: SweepParams, clientToken: string | undefined): Promise<string> {
     return sweepName(params, await upstreamIdentity(clientToken, this.env))
-  }
-}
-
-/** Normalised parameters, or null when the Worker sent something the public validation refuses. */
-function validParams(input: SweepParams): SweepParams | null {
-  try {
-    return normalizeParams(input)
-  } catch {
-    return null
   }
 }
 
