@@ -26,8 +26,9 @@ describe('clientForRequest', () => {
 
   it('reads SUBREQUEST_BUDGET, defaulting on junk', () => {
     expect(subrequestBudget({ SUBREQUEST_BUDGET: '50' })).toBe(50)
-    expect(subrequestBudget({ SUBREQUEST_BUDGET: 'x' })).toBe(10_000)
-    expect(subrequestBudget({})).toBe(10_000)
+    // Unset or junk: the free plan's 50 less room for anything else (README, Configuration).
+    expect(subrequestBudget({ SUBREQUEST_BUDGET: 'x' })).toBe(45)
+    expect(subrequestBudget({})).toBe(45)
   })
 })
 
@@ -55,7 +56,7 @@ describe('request clients, pinned', () => {
   })
 
   it('take the default budget for 0, a negative or an infinite SUBREQUEST_BUDGET, and whole budgets only', () => {
-    expect(['0', '-5', 'Infinity', ''].map((b) => subrequestBudget({ SUBREQUEST_BUDGET: b }))).toEqual([10_000, 10_000, 10_000, 10_000])
+    expect(['0', '-5', 'Infinity', ''].map((b) => subrequestBudget({ SUBREQUEST_BUDGET: b }))).toEqual([45, 45, 45, 45])
     expect(subrequestBudget({ SUBREQUEST_BUDGET: '1' })).toBe(1)
     expect(subrequestBudget({ SUBREQUEST_BUDGET: '7.9' })).toBe(7)
   })

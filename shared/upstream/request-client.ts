@@ -10,15 +10,27 @@ import { GraphClient, tokenFrom, type GraphClientOptions } from './client'
 export interface UpstreamSettings {
   MAPILLARY_GRAPH_URL?: string
   MAPILLARY_ACCESS_TOKEN?: string
-  /** Upstream fetch attempts one invocation may make. */
+  /** Upstream fetch attempts one invocation may make; unset: {@link DEFAULT_SUBREQUEST_BUDGET}. */
   SUBREQUEST_BUDGET?: string
 }
 
 export const DEFAULT_GRAPH_URL = 'https://graph.mapillary.com'
 
+/**
+ * Upstream fetch attempts (retries included) one invocation may make when `SUBREQUEST_BUDGET` is
+ * unset: the free plan allows 50 external subrequests per invocation, and 45 keeps room for
+ * anything else the invocation fetches. Every Worker uses it (no wrangler.toml sets the var); on a
+ * paid plan raise `SUBREQUEST_BUDGET` with `limits.subrequests` for fewer, larger slices.
+ */
+export const DEFAULT_SUBREQUEST_BUDGET = 45
+
+/**
+ * `SUBREQUEST_BUDGET` (its whole part) when above 0, else {@link DEFAULT_SUBREQUEST_BUDGET}.
+ * @example subrequestBudget({}) // 45
+ */
 export function subrequestBudget(settings: UpstreamSettings): number {
   const n = Number(settings.SUBREQUEST_BUDGET)
-  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 10_000
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : DEFAULT_SUBREQUEST_BUDGET
 }
 
 /** The problem when neither the server nor the caller has a token. */
