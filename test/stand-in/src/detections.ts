@@ -9,6 +9,9 @@ import { encodeBase64 } from '../../../shared/mvt/base64'
 import { hash32, Rng } from './prng'
 import { graphTime, REAL_DETECTIONS, type Image, type MapFeature, type World } from './world'
 
+/** Where ids are looked up: the world, or a crowd (`crowd.ts`). */
+type Lookup = Pick<World, 'featureById' | 'imageById'>
+
 export const DETECTION_LAYER = 'mpy-or'
 export const DETECTION_EXTENT = 4096
 
@@ -58,7 +61,7 @@ export function detectionKind(image: Image, slot: number): GeometryKind {
 }
 
 /** All detections of an image, in slot order (map-feature detections first). */
-export function detectionsOfImage(world: World, image: Image): Detection[] {
+export function detectionsOfImage(world: Lookup, image: Image): Detection[] {
   if (image.special === 'real') {
     return REAL_DETECTIONS.map((d) => ({
       id: d.id,
@@ -74,7 +77,7 @@ export function detectionsOfImage(world: World, image: Image): Detection[] {
 }
 
 /** The detections of a map feature: one per image it is seen in, in the feature's image order. */
-export function detectionsOfFeature(world: World, feature: MapFeature): Detection[] {
+export function detectionsOfFeature(world: Lookup, feature: MapFeature): Detection[] {
   const out: Detection[] = []
   for (const imageId of feature.images) {
     const image = world.imageById.get(imageId)
@@ -85,7 +88,7 @@ export function detectionsOfFeature(world: World, feature: MapFeature): Detectio
 }
 
 /** The detection in one slot of an image. */
-export function detectionAt(world: World, image: Image, slot: number): Detection {
+export function detectionAt(world: Lookup, image: Image, slot: number): Detection {
   const id = detectionId(image.id, slot)
   const rng = new Rng(hash32('geometry', id))
   const featureId = image.links[slot]

@@ -14,6 +14,7 @@
 import { z } from 'zod'
 import { Rng } from './prng'
 import { rateLimited, serverError } from './graph-errors'
+import { MAX_CROWD } from './crowd'
 
 export const ROUTE_KINDS = ['image_ids', 'entity', 'detections', 'map_features'] as const
 export type RouteKind = (typeof ROUTE_KINDS)[number]
@@ -39,6 +40,7 @@ export const configPatchSchema = z
     script: z.array(z.enum(FAULTS)).max(10_000),
     thumbTtlSeconds: z.number().int().min(-86_400).max(30 * 86_400),
     pile: z.object({ lon: z.number().min(-180).max(180), lat: z.number().min(-85).max(85), count: z.number().int().min(1).max(10_000) }).strict().nullable(),
+    crowd: z.object({ count: z.number().int().min(1).max(MAX_CROWD) }).strict().nullable(),
     rejectTokens: z.array(z.string().regex(/^h:[0-9a-f]{8}$/)).max(100),
   })
   .partial()
@@ -65,6 +67,8 @@ export interface SandboxConfig {
   thumbTtlSeconds: number
   /** Extra map features, all on one point (more than the cap there: no request can be complete). */
   pile: { lon: number; lat: number; count: number } | null
+  /** One map feature seen in `count` generated images, reachable by id only (see `crowd.ts`). */
+  crowd: { count: number } | null
   /**
    * Tokens answered 401 code 190 although they look valid, named by their stats hash (`h:…`, see
    * `tokenHash`), never in clear: lets a test reject one client's token while the server's works.
@@ -86,6 +90,7 @@ export const DEFAULT_CONFIG: SandboxConfig = {
   script: [],
   thumbTtlSeconds: 3600,
   pile: null,
+  crowd: null,
   rejectTokens: [],
 }
 

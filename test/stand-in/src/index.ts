@@ -16,6 +16,7 @@ import { faults, stats } from './state'
 import { tokenHash } from './stats'
 import { getWorld, featuresIn, pileFeatures, worldBuildMs, WORLD, type MapFeature } from './world'
 import { detectionsOfFeature, detectionsOfImage } from './detections'
+import { crowd, type Lookup } from './crowd'
 import { parseBBox, type BBox } from './geo'
 import { hash32, Rng } from './prng'
 import {
@@ -100,7 +101,7 @@ const THUMB_FILES = new Set(['original.jpg', '256.jpg', '1024.jpg', '2048.jpg'])
 
 app.get('/__sandbox/thumbs/:id/:file', (c) => {
   const { id, file } = c.req.param()
-  if (!THUMB_FILES.has(file) || !getWorld().imageById.has(id)) return c.text('Not Found', 404)
+  if (!THUMB_FILES.has(file) || !lookupOf(id).imageById.has(id)) return c.text('Not Found', 404)
   const exp = Number(c.req.query('exp'))
   if (c.req.query('exp') !== undefined && (!Number.isFinite(exp) || exp < Date.now() / 1000)) {
     return c.text('URL signature expired', 403)
@@ -154,6 +155,16 @@ function graph(kind: RouteKind | 'other', handler: Handler) {
 function rejected(token: string): boolean {
   const list = faults.config.rejectTokens
   return list.length > 0 && list.includes(tokenHash(token))
+}
+
+/** Where `id` lives: the configured crowd when it is one of the crowd's ids, else the world. */
+function lookupOf(id: string): Lookup {
+  const count = faults.config.crowd?.count
+  if (count !== undefined) {
+    const c = crowd(count)
+    if (c.imageById.has(id) || c.featureById.has(id)) return c
+  }
+  return getWorld()
 }
 
 /** The world's features in the box, plus the configured pile's. */
@@ -214,7 +225,7 @@ app.get(
   '/:id/detections',
   graph('detections', (c) => {
     const id = c.req.param('id') ?? ''
-    const world = getWorld()
+    const world = lookupOf(id)
     const image = world.imageById.get(id)
     const feature = image ? undefined : world.featureById.get(id)
     if (!image && !feature) return unknownObject(id)
@@ -229,7 +240,7 @@ app.get(
   '/:id',
   graph('entity', (c) => {
     const id = c.req.param('id') ?? ''
-    const world = getWorld()
+    const world = lookupOf(id)
     const image = world.imageById.get(id)
     if (image) {
       const fields = parseFields(c.req.query('fields'), IMAGE_FIELDS)
