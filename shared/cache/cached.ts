@@ -19,9 +19,9 @@ export interface CachedOptions {
  * cached.
  *
  * @example
- * const key = await cacheKey('seq-ids', { sequence_id })
- * const { value, hit } = await cached(env.CACHE, key, TTL.sequenceImageIds,
- *   () => client.get('/image_ids', { sequence_id }), { defer: (p) => ctx.waitUntil(p) })
+ * const key = await cacheKey('img-detections', { id })
+ * const { value, hit } = await cached(env.CACHE, key, TTL.detections,
+ *   () => client.get(`/${id}/detections`, { fields: 'id,value,geometry' }), { defer: (p) => ctx.waitUntil(p) })
  */
 export async function cached<T>(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<T>, opts: CachedOptions = {}): Promise<{ value: T; hit: boolean }> {
   const text = await read(kv, key)

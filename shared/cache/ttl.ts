@@ -12,8 +12,6 @@
  * await cached(kv, key, TTL.withThumbUrls, produce)
  */
 export const TTL = {
-  /** A sequence's image ids: fixed once uploaded. */
-  sequenceImageIds: 86400,
   /** Detections (ids, values, MVT geometry): stable. */
   detections: 86400,
   /** Map features in a box: new detections add features, so an hour. */

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_LAT, pointToTile, tileChildren, tileToBbox } from './tile-math'
+import { MAX_LAT, latToTileY, pointToTile, tileChildren, tileToBbox } from './tile-math'
 import { prng } from '../../test/support/prng'
 import type { Bbox, Tile } from './types'
 
 describe('tile math', () => {
   it('z0 is the whole mercator world', () => {
-    expect(MAX_LAT).toBeCloseTo(85.0511287798, 9)
     expect(tileToBbox([0, 0, 0])).toEqual([-180, -MAX_LAT, 180, MAX_LAT])
+  })
+  it('MAX_LAT is where the mercator square ends: the top of row 0, the bottom of the last row', () => {
+    for (const z of [0, 1, 9, 18]) {
+      expect(latToTileY(MAX_LAT, z)).toBeCloseTo(0, 9)
+      expect(latToTileY(-MAX_LAT, z) / 2 ** z).toBeCloseTo(1, 12)
+      // Past it, latitudes are held at the edge.
+      expect(latToTileY(89.9, z)).toBe(latToTileY(MAX_LAT, z))
+    }
   })
   it('gives the known bounds of a tile', () => {
     const [w, s, e, n] = tileToBbox([1, 0, 1])

@@ -333,8 +333,10 @@ describe('a cell that no split can complete', () => {
 })
 
 describe('the bound on one question’s upstream requests (MAX_BOX_REQUESTS)', () => {
-  it('is 200 by default, from wrangler.toml', () => {
-    expect(env.MAX_BOX_REQUESTS).toBe('200')
+  it('is 200 where MAX_BOX_REQUESTS does not give a positive whole number (the README’s default)', () => {
+    const unset = [{}, { MAX_BOX_REQUESTS: '' }, { MAX_BOX_REQUESTS: '0' }, { MAX_BOX_REQUESTS: '-5' }, { MAX_BOX_REQUESTS: '2.5' }, { MAX_BOX_REQUESTS: 'x' }]
+    expect(unset.map(maxBoxRequests)).toEqual([200, 200, 200, 200, 200, 200])
+    expect(maxBoxRequests({ MAX_BOX_REQUESTS: '201' })).toBe(201)
   })
 
   it('refuses a plan already over the bound before any request, and keeps no job', async () => {
