@@ -91,9 +91,9 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expectWithinBudget(slices)
     expect(sum(slices, 'attempts')).toBe(1251)
     expect(sum(slices, 'units')).toBe(1250)
-    const fetchSlices = slices.filter((s) => s.kind === 'run')
+    const runSlices = slices.filter((s) => s.kind === 'run')
     console.info(
-      `1250 images, budget ${BUDGET}, 4 parts: ${d.total} upstream requests, ${fetchSlices.length} fetch slices (+1 plan), ` +
+      `1250 images, budget ${BUDGET}, 4 parts: ${d.total} upstream requests, ${runSlices.length} run slices (+1 plan), ` +
         `max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, peak ${Math.max(...slices.map((s) => s.inFlightPeak))} in flight per slice, ` +
         `${after.maxInFlight} at the stand-in, ${wallMs} ms`,
     )
@@ -129,7 +129,7 @@ describe('sequence detections through the SequenceSweep Durable Object', () => {
     expect(Number(res.headers.get('x-upstream-requests'))).toBe(attempts)
     console.info(
       `1250 images under faults (${JSON.stringify(after.faults)}): ${d.total} upstream requests, ` +
-        `${slices.length - 1} fetch slices, max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, ${wallMs} ms`,
+        `${slices.length - 1} run slices, max ${Math.max(...slices.map((s) => s.attempts))} attempts/slice, ${wallMs} ms`,
     )
     await expectExact(body, s1250.id, ['id', 'value'], 25)
   })
