@@ -141,6 +141,8 @@ export class JobRunner<P, U> {
   #clientToken: string | undefined
   #work: Promise<JobAnswer> | null = null
   #planning: Promise<(Failure & { requests: number }) | null> | null = null
+  /** The question `#planning` plans: until its job is stored, only that question may join it. */
+  #planningFor: { name: string; params: string } | undefined
   #slicing = false
   readonly #waiters = new Set<() => void>()
 
@@ -189,12 +191,12 @@ export class JobRunner<P, U> {
   }
 
   /**
-   * Whether this object may serve the job: it is empty, holds the same job, or holds another one
-   * (or an expired answer) that is not running and can be forgotten now.
+   * Whether this object may serve the job: it is empty (or planning the same job), holds the same
+   * job, or holds another one (or an expired answer) that is not running and can be forgotten now.
    */
   #claim(name: string, params: string, units: string[] | undefined): boolean {
     const job = this.store.job()
-    if (!job) return true
+    if (!job) return !this.#planning || (this.#planningFor?.name === name && this.#planningFor.params === params)
     const expired = job.state !== 'running' && job.finishedAt !== undefined && Date.now() - job.finishedAt > this.#o.resultTtlMs
     const otherUnits = units !== undefined && !sameList(this.store.units(), units)
     if (job.name === name && job.params === params && !expired && !otherUnits) return true
@@ -240,6 +242,7 @@ export class JobRunner<P, U> {
 
   /** Plans and stores the job; answers the failure that stopped planning (stored as the job's), or null. */
   async #plan(name: string, params: P, text: string, opts: RunOptions, given?: string[]): Promise<(Failure & { requests: number }) | null> {
+    this.#planningFor = { name, params: text }
     const now = Date.now()
     const client = this.#clientToken !== undefined
     const maxRequests = opts.maxRequests
