@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bboxArea, bboxError, inBbox, splitAtAntimeridian } from './bbox'
+import { bboxArea, bboxError, bboxWidth, inBbox, sameBbox, splitAtAntimeridian } from './bbox'
 import { MAX_LAT } from './tile-math'
 import type { Bbox } from './types'
 
@@ -73,5 +73,32 @@ describe('bboxError', () => {
   it('bounds latitudes where the public contract does: 85.0511, short of the tiles’ 85.05112878', () => {
     expect(bboxError([-180, -85.0511, 180, 85.0511])).toBeNull()
     expect(bboxError([0, 0, 1, 85.05111])).toMatch(/^north 85.05111 is outside/)
+  })
+})
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('bbox predicates, pinned', () => {
+  it('sameBbox: all four numbers equal', () => {
+    const b: Bbox = [1, 2, 3, 4]
+    expect(sameBbox(b, [1, 2, 3, 4])).toBe(true)
+    expect([[0, 2, 3, 4], [1, 0, 3, 4], [1, 2, 0, 4], [1, 2, 3, 0]].map((o) => sameBbox(b, o as Bbox))).toEqual([false, false, false, false])
+  })
+
+  it('inBbox: a line box holds its line only; a NaN latitude is outside', () => {
+    const line: Bbox = [10, 20, 10, 21]
+    expect([[10, 20.5], [11, 20.5], [9, 20.5], [-170, 20.5]].map((p) => inBbox(p, line))).toEqual([true, false, false, false])
+    expect(inBbox([10.5, Number.NaN], [10, 20, 11, 21])).toBe(false)
+  })
+
+  it('a line box has no width and no area', () => {
+    expect(bboxWidth([5, 0, 5, 1])).toBe(0)
+    expect(bboxArea([10, 20, 10, 21])).toBe(0)
+  })
+
+  it('bboxError checks both bounds of both longitudes', () => {
+    expect(bboxError([181, 0, 1, 1])).toBe('west 181 is outside [-180, 180]')
+    expect(bboxError([0, 0, -181, 1])).toBe('east -181 is outside [-180, 180]')
+    expect(bboxError([0, 0, 1, 1, 1])).toBe('needs 4 numbers west,south,east,north; got 5')
+    expect(bboxError([Number.POSITIVE_INFINITY, 0, 1, 1])).toBe('west Infinity is not a finite number')
   })
 })

@@ -98,3 +98,10 @@ describe('planCells', () => {
     expect(() => startCellCount([0, 10, 1, 5])).toThrow(RangeError)
   })
 })
+
+// Found by mutation testing (`npm run mutate`).
+describe('planCells, pinned', () => {
+  it('names the box it refuses', () => {
+    expect(() => planCells([0, 10, 1, 5])).toThrow('invalid bbox [0,10,1,5]: south 10 is greater than north 5')
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cutPoint, longAxis, splitCell } from './split-cell'
+import { cutPoint, inCell, longAxis, splitCell } from './split-cell'
 import { prng } from '../../test/support/prng'
 import { areaOf, expectPartition } from '../../test/support/tiling-oracle'
 import { MIN_CELL_DEG, type Bbox, type Cell } from './types'
@@ -179,5 +179,53 @@ describe('splitCell', () => {
       expectPartition(b, kids)
       for (const k of kids) expect(areaOf(k.bbox) < areaOf(b) || k.bbox[2] - k.bbox[0] < width || k.bbox[3] - k.bbox[1] < height).toBe(true)
     }
+  })
+})
+
+// Found by mutation testing (`npm run mutate`): each test below pins a value a mutant changed.
+describe('split-cell, pinned', () => {
+  it('inCell holds the corners and edges', () => {
+    const b: Bbox = [10, 20, 11, 21]
+    expect([[10, 20], [11, 21], [10, 20.5], [11, 20.5], [10.5, 20], [10.5, 21]].map((p) => inCell(p, b))).toEqual([true, true, true, true, true, true])
+    expect([[10 - 1e-9, 20.5], [10.5, 21 + 1e-9], [10.5]].map((p) => inCell(p, b))).toEqual([false, false, false])
+  })
+
+  it('cutPoint takes a tile line on either end of the middle half', () => {
+    expect(cutPoint(-1, 3, 0)).toBe(0) // middle half [0, 2]: the z1 line 0, at its west end
+    expect(cutPoint(-3, 1, 0)).toBe(0) // middle half [-2, 0]: the z1 line 0, at its east end
+  })
+
+  it('cutPoint goes down to z22 lines', () => {
+    const d = 360 / 2 ** 22 // a z22 column; z21 lines are its even multiples
+    expect(cutPoint(0.2 * d, 1.6 * d, 0)).toBe(d) // middle half [0.55d, 1.25d] holds the z22 line d only
+  })
+
+  it('an empty sample cuts as no sample does', () => {
+    const b: Bbox = [13, 55.6, 13.02, 55.62]
+    expect(splitCell({ bbox: b }, { sample: [] })).toEqual(splitCell({ bbox: b }))
+  })
+
+  it('a town at one end of a long box: the empty length is asked as one cell', () => {
+    const b: Bbox = [-180, 10, 180, 10.0001]
+    const east = pointsIn([150, 10, 150.01, 10.0001], 2000, prng(31))
+    const westEnd = splitCell({ bbox: b }, { sample: east }).find((k) => k.bbox[0] === -180)!
+    expect(holding(westEnd, east)).toBe(0)
+    expect(westEnd.bbox[2]).toBeGreaterThan(140)
+    const west = pointsIn([-150.01, 10, -150, 10.0001], 2000, prng(32))
+    const eastEnd = splitCell({ bbox: b }, { sample: west }).find((k) => k.bbox[2] === 180)!
+    expect(holding(eastEnd, west)).toBe(0)
+    expect(eastEnd.bbox[0]).toBeLessThan(-140)
+  })
+
+  it('what is cut away on each side of the town holds at most an eighth of the sample in all', () => {
+    const b: Bbox = [-180, 10, 180, 10.0001]
+    const r = prng(33)
+    // 200 + 200 points on the side away from the town: each half-way cut alone is light, both together are not.
+    const townEast = [...pointsIn([150, 10, 150.01, 10.0001], 1600, r), ...pointsIn([-180, 10, -1, 10.0001], 200, r), ...pointsIn([1, 10, 89, 10.0001], 200, r)]
+    const westEnd = splitCell({ bbox: b }, { sample: townEast }).find((k) => k.bbox[0] === -180)!
+    expect(holding(westEnd, townEast)).toBeLessThanOrEqual(250)
+    const townWest = [...pointsIn([-150.01, 10, -150, 10.0001], 1600, r), ...pointsIn([1, 10, 180, 10.0001], 200, r), ...pointsIn([-89, 10, -1, 10.0001], 200, r)]
+    const eastEnd = splitCell({ bbox: b }, { sample: townWest }).find((k) => k.bbox[2] === 180)!
+    expect(holding(eastEnd, townWest)).toBeLessThanOrEqual(250)
   })
 })

@@ -205,3 +205,27 @@ describe("regression: the FAQ's swapped west/east", () => {
     expect(result.features.some((f) => f.geometry.coordinates[0] === 0)).toBe(true)
   })
 })
+
+// Found by mutation testing (`npm run mutate`).
+describe('judgeCell and orderIds, pinned', () => {
+  const pt = (id: string, lon: number, lat: number) => ({ id, geometry: { type: 'Point' as const, coordinates: [lon, lat] } })
+
+  it('leaves out a feature without geometry, capped answer or not', () => {
+    const cell: Cell = { bbox: [0, 0, 1, 1] }
+    const noGeometry = { id: 'x' } as unknown as ReturnType<typeof pt>
+    expect(judgeCell(cell, [pt('1', 0.5, 0.5), noGeometry], cell.bbox)).toEqual({ kind: 'complete', features: [pt('1', 0.5, 0.5)] })
+    expect(judgeCell(cell, [pt('1', 0.5, 0.5), noGeometry], cell.bbox, { cap: 2 }).kind).toBe('split')
+  })
+
+  it('honours minCellDeg: a capped cell no side of which is above it is saturated', () => {
+    const cell: Cell = { bbox: [0, 0, 0.5, 0.5] }
+    const answer = [pt('1', 0.1, 0.1), pt('2', 0.4, 0.4)]
+    expect(judgeCell(cell, answer, cell.bbox, { cap: 2, minCellDeg: 1 })).toEqual({ kind: 'saturated', cell, features: answer })
+  })
+
+  it('orderIds: numeric ids by value, then the others by code unit, whole ids only counting as numeric', () => {
+    expect(orderIds(['b', '10', '9', 'a'])).toEqual(['9', '10', 'a', 'b'])
+    expect(orderIds(['b1', '100'])).toEqual(['100', 'b1'])
+    expect(orderIds(['1a', '100'])).toEqual(['100', '1a'])
+  })
+})
