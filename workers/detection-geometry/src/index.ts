@@ -2,28 +2,30 @@
  * @module
  * mly-detection-geometry: detections of an image or of a map feature with their pixel geometry,
  * and `POST /v1/decode` for a geometry the caller already has.
+ *
+ * An image's detections take two requests, made here. A map feature's take one more per image it
+ * is seen in: the FeatureDetectionsJob Durable Object of the question makes them over as many
+ * budgeted invocations as the feature needs (one invocation may make only SUBREQUEST_BUDGET
+ * upstream calls).
  */
 import { z } from 'zod'
-import { answer } from '../../../shared/http/answer'
-import { fail } from '../../../shared/problem/problem'
+import { answer, answerJson } from '../../../shared/http/answer'
+import { fail, ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { decodeBody, imageId, mapFeatureId, validate } from '../../../shared/http/validation'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import { pixelGeometry } from '../../../shared/mvt/pixel-geometry'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
-import { clientForRequest } from '../../../shared/upstream/request-client'
+import { clientForRequest, requireToken } from '../../../shared/upstream/request-client'
+import { callObject } from '../../../shared/fanout/call-object'
+import type { JobAnswer } from '../../../shared/engine/job-runner'
 import { imageMeta } from './image-meta'
 import { progressRoutes } from './progress'
-import { requireMapFeature } from './map-feature-kind'
+import { featureDetectionsName, type Detection } from './feature-detections-task'
 import type { Env } from './env'
 
-interface Detection {
-  id: string
-  value?: string
-  geometry?: string
-  image?: { id: string }
-}
+export { FeatureDetectionsJob } from './feature-detections-job'
 
 const app = createTaskApp<{ Bindings: Env }>('mly-detection-geometry')
 
@@ -49,34 +51,18 @@ app.get('/v1/images/:imageId/detections', validate('param', z.object({ imageId }
 
 app.get('/v1/map-features/:mapFeatureId/detections', validate('param', z.object({ mapFeatureId })), async (c) => {
   const { mapFeatureId: id } = c.req.valid('param')
-  const client = clientForRequest(c.env, c.req.header('authorization'))
+  const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
+  // A client's token may see what the server's may not: its runs (and the KV pieces they read) are its own.
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
-  const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
-  const key = await cacheKey('mf-detections', { id, identity: identityPart(identity) })
-  // The upstream lists detections of an image id too: an id of another kind is 404 like elsewhere.
-  const [{ value: detections }] = await Promise.all([
-    cached(
-      c.env.CACHE,
-      key,
-      TTL.detections,
-      async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data,
-      { defer },
-    ),
-    requireMapFeature(c.env.CACHE, client, identity, id, defer),
-  ])
-  const imageIds = [...new Set(detections.flatMap((d) => (d.image?.id ? [d.image.id] : [])))]
-  const images = new Map((await Promise.all(imageIds.map((i) => imageMeta(c.env.CACHE, client, identity, i, defer)))).map((m) => [m.id, m]))
-  return answer(
-    {
-      map_feature: { id },
-      detections: detections.map((d) => {
-        const image = d.image?.id ? images.get(d.image.id) : undefined
-        if (!image) fail('upstream_error', `The upstream named no image for detection ${d.id}.`)
-        return { ...withPixels(d, image.width, image.height), image }
-      }),
-    },
-    { maxAge: 300, hit: client.stats.requests === 0, upstreamRequests: client.stats.requests },
+  // One image's metadata per unit, in budgeted slices: however many images, no invocation goes past its budget.
+  // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
+  const result = await callObject(
+    () => c.env.FEATURE_DETECTIONS_JOB.getByName(featureDetectionsName(id, identity)),
+    (stub) => stub.run({ map_feature_id: id }, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<JobAnswer>,
   )
+  if (!result.ok) throw new ProblemError(result.problem, result.headers)
+  // Made from KV's pieces alone: a hit, as before.
+  return answerJson(result.body, { maxAge: 300, hit: result.requests === 0, upstreamRequests: result.requests })
 })
 
 app.post('/v1/decode', validate('json', decodeBody), (c) => {

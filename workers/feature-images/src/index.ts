@@ -1,60 +1,58 @@
 /**
  * @module
  * mly-feature-images: the images in which a map feature is visible, with their JPEG URLs.
+ *
+ * The answer comes from the KV cache when it can; otherwise from the FeatureImagesJob Durable
+ * Object of the question, which reads the feature and then its images over as many budgeted
+ * invocations as the feature needs (one invocation may make only SUBREQUEST_BUDGET upstream calls).
  */
-import { z } from 'zod'
-import type { Point } from 'geojson'
-import { answer } from '../../../shared/http/answer'
+import { answerJson } from '../../../shared/http/answer'
+import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
-import { mapFeatureId, validate } from '../../../shared/http/validation'
-import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
+import { mapFeaturePath } from '../../../shared/http/task-params'
+import { validate } from '../../../shared/http/validation'
+import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
+import { callObject } from '../../../shared/fanout/call-object'
+import type { JobAnswer } from '../../../shared/engine/job-runner'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
-import { clientForRequest } from '../../../shared/upstream/request-client'
+import { requireToken } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
+import { featureImagesName, type FeatureImagesParams } from './feature-images-task'
 import { progressRoutes } from './progress'
 
-interface UpstreamFeature {
-  id: string
-  object_value?: string
-  geometry?: Point
-  images?: { data: { id: string }[] }
-}
+export { FeatureImagesJob } from './feature-images-job'
 
 const app = createTaskApp<{ Bindings: Env }>('mly-feature-images')
 
-// For the jobs Worker: 0 of 1 until a job has the answer (never forwarded by the gateway).
+// For the jobs Worker: how far this question's job has got (never forwarded by the gateway).
 app.route('/internal/progress', progressRoutes)
 
-app.get('/v1/map-features/:mapFeatureId/images', validate('param', z.object({ mapFeatureId })), async (c) => {
+app.get('/v1/map-features/:mapFeatureId/images', validate('param', mapFeaturePath), async (c) => {
   const { mapFeatureId: id } = c.req.valid('param')
-  // A client's token may see what the server's may not: what it fetched is cached for it alone.
+  // A client's token may see what the server's may not: its answers and runs are its own.
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const key = await cacheKey('mf-images', { id, identity: identityPart(identity) })
-  let requests = 0
+  const params: FeatureImagesParams = { map_feature_id: id }
+  let requests: number | undefined
   // Short TTL: the answer carries thumbnail URLs, which expire upstream.
-  const { value, hit } = await cached(
+  const { text, hit } = await cachedText(
     c.env.CACHE,
     key,
     TTL.withThumbUrls,
     async () => {
-      const client = clientForRequest(c.env, c.req.header('authorization'))
-      const feature = await client.get<UpstreamFeature>(`/${id}`, { fields: 'id,object_value,geometry,images' })
-      const imageIds = feature.images?.data.map((i) => i.id) ?? []
-      const images = await Promise.all(
-        imageIds.map(async (i) => {
-          const img = await client.get<{ id: string; thumb_original_url: string }>(`/${i}`, { fields: 'id,thumb_original_url' })
-          return { id: img.id, thumb_original_url: img.thumb_original_url }
-        }),
+      const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
+      // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
+      const result = await callObject(
+        () => c.env.FEATURE_IMAGES_JOB.getByName(featureImagesName(params, identity)),
+        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined) as unknown as Promise<JobAnswer>,
       )
-      requests = client.stats.requests
-      return {
-        map_feature: { id: feature.id, object_value: feature.object_value ?? null, geometry: feature.geometry ?? null },
-        images,
-      }
+      if (!result.ok) throw new ProblemError(result.problem, result.headers)
+      requests = result.requests
+      return result.body
     },
     { defer: (p) => c.executionCtx.waitUntil(p) },
   )
-  return answer(value, { maxAge: 300, hit, upstreamRequests: requests })
+  return answerJson(text, { maxAge: 300, hit, upstreamRequests: requests })
 })
 
 export default app

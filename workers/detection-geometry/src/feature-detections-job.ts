@@ -1,0 +1,75 @@
+/**
+ * @module
+ * FeatureDetectionsJob: the Durable Object of one map feature's detections question (the feature
+ * id and the caller's upstream identity). A thin adapter: the job engine (`shared/engine`) runs
+ * {@link featureDetectionsTask} here in slices of at most `SUBREQUEST_BUDGET` upstream attempts and
+ * 6 connections, and splits a feature seen in many images across part objects of this same class
+ * (`<name>#k/K`), each with its own budget and connections.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import { TTL } from '../../../shared/cache/kv-cache'
+import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
+import { shardSettings } from '../../../shared/fanout/shards'
+import { problem } from '../../../shared/problem/problem'
+import { upstreamIdentity } from '../../../shared/upstream/identity'
+import type { Env } from './env'
+import { featureDetectionsName, featureDetectionsTask, validFeatureDetectionsParams, type FeatureDetectionsParams, type FeatureDetectionsUnit } from './feature-detections-task'
+
+/**
+ * The answer is made from KV's pieces (detections a day, each image's metadata with its thumbnail
+ * URL 300 s), as the image route's is: the object hands it to the calls waiting for it and keeps it
+ * for no later one, which makes it again from those pieces (no upstream request while they live).
+ */
+const RESULT_TTL_MS = 0
+/** Tables (and the URLs in them) are emptied this long after the job ended. */
+const RETAIN_MS = TTL.withThumbUrls * 1000
+
+/** What the Worker asks: the feature (the object adds the caller's identity). */
+export interface FeatureDetectionsQuestion {
+  map_feature_id: string
+}
+
+export class FeatureDetectionsJob extends DurableObject<Env> {
+  readonly runner: JobRunner<FeatureDetectionsParams, FeatureDetectionsUnit>
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_DETECTIONS_JOB.getByName(name) as unknown as PartStub }, featureDetectionsTask(env.CACHE), {
+      shards: shardSettings(env),
+      resultTtlMs: RESULT_TTL_MS,
+      retainMs: RETAIN_MS,
+    })
+  }
+
+  /** The whole answer (the public body as JSON text) for the feature, or the problem why not. */
+  async run(input: FeatureDetectionsQuestion, clientToken?: string): Promise<JobAnswer> {
+    const params = await this.#params(input, clientToken)
+    if (!params) return invalidParams()
+    return this.runner.run(featureDetectionsName(params.map_feature_id, params.identity), params, clientToken)
+  }
+
+  /** One part of a split question: its units' results, for the question's object to join. */
+  async runPart(name: string, input: FeatureDetectionsQuestion, units: string[], clientToken?: string): Promise<PartAnswer> {
+    const params = await this.#params(input, clientToken)
+    const ok = params && typeof name === 'string' && name.startsWith(`${featureDetectionsName(params.map_feature_id, params.identity)}#`) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
+    if (!ok) return invalidParams()
+    return this.runner.runPart(name, params, units, clientToken)
+  }
+
+  progress(): Promise<JobProgress> {
+    return this.runner.progress()
+  }
+
+  override alarm(): Promise<void> {
+    return this.runner.alarm()
+  }
+
+  /** The feature and the identity of `clientToken` (never one a caller names), or null. */
+  async #params(input: FeatureDetectionsQuestion, clientToken: string | undefined): Promise<FeatureDetectionsParams | null> {
+    return validFeatureDetectionsParams({ map_feature_id: input?.map_feature_id, identity: await upstreamIdentity(clientToken, this.env) })
+  }
+}
+
+function invalidParams(): { ok: false; problem: ReturnType<typeof problem>; requests: number } {
+  return { ok: false, problem: problem('invalid_parameter', 'The map-feature detections parameters are not valid.'), requests: 0 }
+}

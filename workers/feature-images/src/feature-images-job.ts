@@ -1,0 +1,70 @@
+/**
+ * @module
+ * FeatureImagesJob: the Durable Object of one feature-images question (the feature id, and the
+ * caller's upstream identity when it brings its own token). A thin adapter: the job engine
+ * (`shared/engine`) runs {@link featureImagesTask} here in slices of at most `SUBREQUEST_BUDGET`
+ * upstream attempts and 6 connections, and splits a feature seen in many images across part
+ * objects of this same class (`<name>#k/K`), each with its own budget and connections.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import { TTL } from '../../../shared/cache/kv-cache'
+import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
+import { shardSettings } from '../../../shared/fanout/shards'
+import { problem } from '../../../shared/problem/problem'
+import { upstreamIdentity } from '../../../shared/upstream/identity'
+import type { Env } from './env'
+import { featureImagesName, featureImagesTask, validFeatureImagesParams, type FeatureImagesParams, type FeatureImagesUnit } from './feature-images-task'
+
+/**
+ * A finished answer is handed out from storage this long after the job ended, then the next
+ * question runs afresh. Thumbnail URLs expire upstream, so an answer (its KV copy lives
+ * `TTL.withThumbUrls`, 300 s, from when the Worker stores it) must not come out of storage old: a
+ * minute covers callers that arrive as the job ends and KV's propagation, and no more.
+ */
+export const RESULT_TTL_MS = Math.min(60_000, TTL.withThumbUrls * 1000)
+/** Tables (and the URLs in them) are emptied this long after the job ended; progress reads them until then. */
+const RETAIN_MS = TTL.withThumbUrls * 1000
+
+export class FeatureImagesJob extends DurableObject<Env> {
+  readonly runner: JobRunner<FeatureImagesParams, FeatureImagesUnit>
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_IMAGES_JOB.getByName(name) as unknown as PartStub }, featureImagesTask, {
+      shards: shardSettings(env),
+      resultTtlMs: RESULT_TTL_MS,
+      retainMs: RETAIN_MS,
+    })
+  }
+
+  /** The whole answer (the public body as JSON text) for `params`, or the problem why not. */
+  async run(input: FeatureImagesParams, clientToken?: string): Promise<JobAnswer> {
+    const params = validFeatureImagesParams(input)
+    if (!params) return invalidParams()
+    return this.runner.run(await this.#name(params, clientToken), params, clientToken)
+  }
+
+  /** One part of a split question: its units' results, for the question's object to join. */
+  async runPart(name: string, input: FeatureImagesParams, units: string[], clientToken?: string): Promise<PartAnswer> {
+    const params = validFeatureImagesParams(input)
+    const ok = params && typeof name === 'string' && name.startsWith(`${await this.#name(params, clientToken)}#`) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
+    if (!ok) return invalidParams()
+    return this.runner.runPart(name, params, units, clientToken)
+  }
+
+  progress(): Promise<JobProgress> {
+    return this.runner.progress()
+  }
+
+  override alarm(): Promise<void> {
+    return this.runner.alarm()
+  }
+
+  async #name(params: FeatureImagesParams, clientToken: string | undefined): Promise<string> {
+    return featureImagesName(params, await upstreamIdentity(clientToken, this.env))
+  }
+}
+
+function invalidParams(): { ok: false; problem: ReturnType<typeof problem>; requests: number } {
+  return { ok: false, problem: problem('invalid_parameter', 'The feature-images parameters are not valid.'), requests: 0 }
+}
