@@ -79,3 +79,12 @@ describe('upstreamIdentity', () => {
     expect(client).not.toBe(await cacheKey('mf-images', { id: '1', identity: identityPart(await upstreamIdentity(B, env)) }))
   })
 })
+
+// Found by mutation testing (`npm run mutate`).
+describe('upstreamIdentity, pinned', () => {
+  it('keys the hash by the server token without the spaces around it, as the token itself is used', async () => {
+    const { createHmac } = await import('node:crypto')
+    const expected = `client:${createHmac('sha256', SERVER).update(A).digest('hex')}`
+    expect(await upstreamIdentity(A, { MAPILLARY_ACCESS_TOKEN: ` ${SERVER}\n` })).toBe(expected)
+  })
+})
