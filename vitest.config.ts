@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 
 // Three kinds of tests:
-// - unit: the pure pieces in shared/ and the Workers, the Graph API stand-in (test/stand-in) and the
-//   test support's own tools, in Node;
+// - unit: the pure pieces in shared/ and the Workers, the Graph API stand-in (test/stand-in), the
+//   test support's own tools, and each Worker's generated Env being current (scripts/), in Node;
 // - runtime: a task Worker inside workerd (its real KV, Durable Objects, env) with the stand-in over HTTP;
 // - e2e: the whole product (gateway + task Workers on workerd) against the stand-in, as a user calls it.
 export default defineConfig({
@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['shared/**/*.test.ts', 'workers/gateway/src/**/*.test.ts', 'workers/jobs/src/**/*.test.ts', 'test/stand-in/src/**/*.test.ts', 'test/support/**/*.test.ts'],
+          include: ['shared/**/*.test.ts', 'workers/gateway/src/**/*.test.ts', 'workers/jobs/src/**/*.test.ts', 'test/stand-in/src/**/*.test.ts', 'test/support/**/*.test.ts', 'scripts/**/*.test.ts'],
         },
       },
       {

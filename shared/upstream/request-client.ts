@@ -14,6 +14,23 @@ export interface UpstreamSettings {
   SUBREQUEST_BUDGET?: string
 }
 
+/**
+ * What a task Worker reads that its wrangler.toml does not declare, so `wrangler types` cannot
+ * generate it: the secrets (`wrangler secret put`) and the budget, left at its default. Each task
+ * Worker's `Env` (src/env.ts) adds these to its generated bindings.
+ */
+export interface UndeclaredTaskSettings {
+  /**
+   * Secret: the server's Mapillary token (`MLY|…`). A client's own `Authorization: OAuth MLY|…`
+   * header takes its place for that request; with neither, a request needing the upstream is refused.
+   */
+  MAPILLARY_ACCESS_TOKEN?: string
+  /** Optional secret keying the hash that names a client token's identity (identity.ts). */
+  TOKEN_HASH_KEY?: string
+  /** Upstream fetch attempts one invocation may make; unset: {@link DEFAULT_SUBREQUEST_BUDGET}. */
+  SUBREQUEST_BUDGET?: string
+}
+
 export const DEFAULT_GRAPH_URL = 'https://graph.mapillary.com'
 
 /**

@@ -17,7 +17,7 @@ export const DEFAULT_MAX_BOX_REQUESTS = 200
  * `MAX_BOX_REQUESTS` as a positive integer, else {@link DEFAULT_MAX_BOX_REQUESTS}.
  * @example maxBoxRequests({ MAX_BOX_REQUESTS: '50' }) // 50
  */
-export function maxBoxRequests(env: Pick<Env, 'MAX_BOX_REQUESTS'>): number {
+export function maxBoxRequests(env: Partial<Pick<Env, 'MAX_BOX_REQUESTS'>>): number {
   const n = Number(env.MAX_BOX_REQUESTS)
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_BOX_REQUESTS
 }
@@ -33,7 +33,7 @@ export const DEFAULT_MAX_JOB_BOX_REQUESTS = 2000
  * {@link DEFAULT_MAX_JOB_BOX_REQUESTS}.
  * @example maxJobBoxRequests({ MAX_JOB_BOX_REQUESTS: '5000' }) // 5000
  */
-export function maxJobBoxRequests(env: Pick<Env, 'MAX_BOX_REQUESTS' | 'MAX_JOB_BOX_REQUESTS'>): number {
+export function maxJobBoxRequests(env: Partial<Pick<Env, 'MAX_BOX_REQUESTS' | 'MAX_JOB_BOX_REQUESTS'>>): number {
   const n = Number(env.MAX_JOB_BOX_REQUESTS)
   return Math.max(maxBoxRequests(env), Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_JOB_BOX_REQUESTS)
 }
