@@ -330,11 +330,12 @@ describe('empty_tile, pinned', () => {
     const bytes = encodeTile([
       { name: 'a', features: [{ type: 1, rings: [[[1, 1]]] }, { type: 3, rings: [[[0, 0], [5, 5], [10, 10]]] }, { type: 2, rings: [[[0, 0], [3, 3]]] }] },
       { name: 'b', features: [{ type: 3, rings: [[[0, 0], [5, 0], [0, 0]]] }] },
-      { name: 'c', features: [] },
+      { name: 'c', features: [{ type: 1, rings: [[[2, 2]]] }] },
+      { name: 'd', features: [] },
     ])
     expect(pixelGeometryFromBytes(bytes, 100, 100)).toEqual({
       ok: false,
-      failure: { reason: 'empty_tile', detail: 'The tile holds no polygon with an area (3 layer(s), 2 polygon feature(s)).' },
+      failure: { reason: 'empty_tile', detail: 'The tile holds no polygon with an area (4 layer(s), 2 polygon feature(s)).' },
     })
   })
 })
