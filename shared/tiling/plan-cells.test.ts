@@ -101,6 +101,13 @@ describe('planCells', () => {
 
 // Found by mutation testing (`npm run mutate`).
 describe('planCells, pinned', () => {
+  it('ends the last cell exactly on the box edge, where lo + (hi - lo) · n / n would miss it', () => {
+    // 0.5103 + (2.1767 - 0.5103) * 3 / 3 is 2.1767000000000003 in floating point.
+    const cells = planCells([0.5103, 0, 2.1767, 0.5], { maxCellSpanDeg: 0.6 })
+    expect(cells.map((c) => c.bbox[2])).toEqual([cells[0]!.bbox[2], cells[1]!.bbox[2], 2.1767])
+    expect(cells.map((c) => c.bbox[0])[0]).toBe(0.5103)
+  })
+
   it('names the box it refuses', () => {
     expect(() => planCells([0, 10, 1, 5])).toThrow('invalid bbox [0,10,1,5]: south 10 is greater than north 5')
   })
