@@ -162,3 +162,17 @@ for (const r of rows) {
 }
 console.log(lines.join('\n'))
 await Promise.allSettled([system.close(), sandbox.close()])
+
+// `npm run bench -- --readme`: the README's table is this run's, written between its markers.
+if (process.argv.includes('--readme')) {
+  const { readFileSync, writeFileSync } = await import('node:fs')
+  const readme = readFileSync('README.md', 'utf8')
+  const start = '<!-- bench:start -->'
+  const end = '<!-- bench:end -->'
+  const a = readme.indexOf(start)
+  const b = readme.indexOf(end)
+  if (a < 0 || b < a) throw new Error(`README.md has no ${start} … ${end} block`)
+  const stamp = `Measured by \`npm run bench -- --readme\` on ${new Date().toISOString().slice(0, 10)}.`
+  writeFileSync('README.md', `${readme.slice(0, a + start.length)}\n${stamp} ${lines.join('\n')}\n${readme.slice(b)}`)
+  console.error('README.md: benchmark table written')
+}
