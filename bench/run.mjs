@@ -18,7 +18,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const JITTER_MS = Number(process.env.BENCH_JITTER_MS ?? 10)
 const CONNECTIONS = 6 // the Workers limit on fetches awaiting headers per invocation
 const TOKEN = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
-const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images']
+// The gateway binds every task Worker and the jobs Worker: all must run.
+const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs']
 
 const sandbox = createTestHarness({ workers: [{ configPath: 'test/stand-in/wrangler.toml' }] })
 const { url: upstream } = await sandbox.listen()
