@@ -105,8 +105,11 @@ class FakeGraph {
 
 interface Params {
   sequence_id: string
-  /** `split`: one unit for the whole sequence, split in halves; `overlap`: a first unit of two images whose split repeats the second unit. */
-  plan?: 'flat' | 'split' | 'overlap'
+  /**
+   * `split`: one unit for the whole sequence, split in halves; `overlap`: a first unit of two images
+   * whose split repeats the second unit; `pair`: one unit per image, the last two in one unit that splits.
+   */
+  plan?: 'flat' | 'split' | 'overlap' | 'pair'
   /** Requests a unit makes at once (and declares). */
   perUnit?: number
   /** Two reads one after the other while declaring one. */
@@ -123,8 +126,8 @@ interface Unit {
 const throws = new Map<string, unknown[]>()
 /** What a unit does before asking the upstream, per image id. */
 const before = new Map<string, () => void>()
-/** Units running at once, and the most seen. */
-const units = { running: 0, peak: 0 }
+/** Units running at once, the most seen, and the answers built. */
+const seen = { running: 0, peak: 0, answers: 0 }
 
 const sizesTask: Task<Params, Unit> = {
   async plan(p, upstream) {
@@ -133,6 +136,7 @@ const sizesTask: Task<Params, Unit> = {
     const all = res.data.map((d) => d.id)
     if (all.length === 0) return { ok: false, problem: problem('not_found', `Sequence ${p.sequence_id} has no image.`), headers: { 'x-plan': 'empty' } }
     if (p.plan === 'split') return { ok: true, units: [{ at: 0, ids: all }] }
+    if (p.plan === 'pair') return { ok: true, units: [...all.slice(0, -2).map((id, at) => ({ at, ids: [id] })), { at: all.length - 2, ids: all.slice(-2) }] }
     if (p.plan === 'overlap') return { ok: true, units: [{ at: 0, ids: all.slice(0, 2) }, ...all.slice(1).map((id, i) => ({ at: i + 1, ids: [id] }))] }
     return { ok: true, units: all.map((id, at) => ({ at, ids: [id] })) }
   },
@@ -146,14 +150,15 @@ const sizesTask: Task<Params, Unit> = {
     const thrown = throws.get(id)?.shift()
     if (thrown !== undefined) throw thrown
     before.get(id)?.()
-    units.peak = Math.max(units.peak, ++units.running)
+    seen.peak = Math.max(seen.peak, ++seen.running)
     try {
       return await readSize(id, p, upstream)
     } finally {
-      units.running--
+      seen.running--
     }
   },
   answer(_p, results) {
+    seen.answers++
     const dims = results.map((r) => ({ id: r.unit.ids[0]!, ...(JSON.parse(r.result) as { width: number; height: number }) }))
     const noWidth = dims.find((d) => d.width === 0)
     if (noWidth) return { ok: false, problem: problem('incomplete_result', `Image ${noWidth.id} has no size.`), headers: { 'x-incomplete': noWidth.id } }
@@ -190,8 +195,9 @@ beforeEach(() => {
   clock.now = T0
   throws.clear()
   before.clear()
-  units.running = 0
-  units.peak = 0
+  seen.running = 0
+  seen.peak = 0
+  seen.answers = 0
   vi.stubGlobal('fetch', graph.fetch)
   vi.spyOn(Date, 'now').mockImplementation(() => clock.now)
   // Backoff before a retry: 0 ms.
@@ -457,7 +463,7 @@ describe('JobRunner: plan, units, answer', () => {
   it('starts no more units at once than their requests fit in maxInFlight', async () => {
     const h = setup({ settings: { SUBREQUEST_BUDGET: '100' } })
     expect(body(await h.run('sizes:s5|3', { sequence_id: 's5', perUnit: 3 }))).toStrictEqual(sizes(1, 2, 3, 4, 5))
-    expect(units.peak).toBe(2)
+    expect(seen.peak).toBe(2)
     expect(runSlices(h).map((s) => [s.attempts, s.units, s.inFlightPeak])).toStrictEqual([[15, 5, 6]])
   })
 
@@ -593,6 +599,23 @@ describe('JobRunner: planning', () => {
     expect(await h.runner.prepare('sizes:sEmpty', { sequence_id: 'sEmpty' })).toStrictEqual({ ok: false, problem: problem('not_found', 'Sequence sEmpty has no image.'), headers: { 'x-plan': 'empty' } })
     const plain = setup({ task: plainTask })
     expect(await plain.runner.prepare('sizes:nope', { sequence_id: 'nope' })).toStrictEqual({ ok: false, problem: problem('not_found', 'The upstream has no object with this id.'), headers: {} })
+  })
+
+  it('plans again after a failed prepare', async () => {
+    const h = setup()
+    graph.script.set('/image_ids', [notFound('s3')])
+    expect(await h.runner.prepare('sizes:s3', { sequence_id: 's3' })).toMatchObject({ ok: false, problem: { code: 'upstream_error' } })
+    expect(body(await h.run('sizes:s3', { sequence_id: 's3' }))).toStrictEqual(sizes(1, 2, 3))
+  })
+
+  it('serves another question once a prepared job is gone', async () => {
+    const h = setup({ options: { retainMs: 60_000 } })
+    await h.prepare('sizes:s3', { sequence_id: 's3' })
+    await h.fire()
+    clock.now = T0 + 60_000
+    await h.fire()
+    expect(job(h)).toBeUndefined()
+    expect(body(await h.run('sizes:s1', { sequence_id: 's1' }))).toStrictEqual(sizes(1))
   })
 
   it('prepare keeps a client’s token for the slices that follow', async () => {
@@ -837,6 +860,26 @@ describe('JobRunner: maxRequests', () => {
     expect(runSlices(h).map((s) => [s.budget, s.attempts])).toStrictEqual([[5, 5]])
     expect(job(h)).toMatchObject({ state: 'failed', overLimit: true })
   })
+
+  it('goes on with a job resumed under a larger bound when its caller asks again after an eviction', async () => {
+    const h = setup({ settings: { SUBREQUEST_BUDGET: '20' } })
+    graph.script.set('/i1', [{ status: 500 }, { status: 429, headers: { 'retry-after': '7' } }])
+    await h.run('sizes:s5', { sequence_id: 's5' }, undefined, { maxRequests: 6 })
+    // Resumed under 10: i1 is throttled, the next slice 7 s away; the object is evicted meanwhile.
+    void h.runner.run('sizes:s5', { sequence_id: 's5' }, undefined, { maxRequests: 10 })
+    await h.idle()
+    expect(job(h)).toMatchObject({ state: 'running', maxRequests: 10 })
+    h.evict()
+    const out = await h.run('sizes:s5', { sequence_id: 's5' }, undefined, { maxRequests: 10 })
+    expect(body(out)).toStrictEqual(sizes(1, 2, 3, 4, 5))
+    expect(out.requests).toBe(8)
+  })
+
+  it('ends the job at a split past the bound, counting the requests the slice made before it', async () => {
+    const h = setup({ options: { maxInFlight: 1 } })
+    const out = await h.run('sizes:s4|pair', { sequence_id: 's4', plan: 'pair' }, undefined, { maxRequests: 4 })
+    expect(out).toStrictEqual({ ok: false, problem: problem('box_too_costly', 'needs 5 after 3', { limit: 4, needed_at_least: 5 }), requests: 3 })
+  })
 })
 
 describe('JobRunner: tokens', () => {
@@ -931,6 +974,24 @@ describe('JobRunner: one object, one question', () => {
     ])
   })
 
+  it('keeps the tries of a running job a call joins between alarms', async () => {
+    const h = setup({ options: { attemptsPerRequest: 1, maxUnitTries: 2 } })
+    graph.script.set('/i2', [{ status: 500 }, { status: 500 }])
+    await h.prepare('sizes:s3', { sequence_id: 's3' })
+    await h.fire()
+    expect(unitTries(h, '1+1')).toStrictEqual({ tries: 1, state: 'pending' })
+    expect(await h.run('sizes:s3', { sequence_id: 's3' })).toMatchObject({ ok: false, problem: { detail: 'unit 1: unavailable (server)' } })
+    expect(unitTries(h, '1+1')).toStrictEqual({ tries: 2, state: 'failed' })
+  })
+
+  it('keeps the token of a client’s job an alarm is running when a call without one joins', async () => {
+    const h = setup()
+    await h.prepare('sizes:s20|client', { sequence_id: 's20' }, CLIENT)
+    await h.fire()
+    expect(body(await h.run('sizes:s20|client', { sequence_id: 's20' }))).toStrictEqual(sizes(...range(1, 20)))
+    expect(new Set(graph.calls.map((c) => c.auth))).toStrictEqual(new Set([`OAuth ${CLIENT}`]))
+  })
+
   it('answers a finished job from storage, with no request', async () => {
     const h = setup()
     const first = await h.run('sizes:s3', { sequence_id: 's3' })
@@ -948,8 +1009,9 @@ describe('JobRunner: one object, one question', () => {
     const alarm = h.fire()
     await h.idle()
     expect(await h.runner.run('sizes:s3', { sequence_id: 's3' })).toStrictEqual(busy)
-    // The same name with other parameters is another question.
+    // The same name with other parameters, or the same parameters under another name, is another question.
     expect(await h.runner.run('sizes:s20', { sequence_id: 's4' })).toStrictEqual(busy)
+    expect(await h.runner.run('sizes:s20|client:abc', { sequence_id: 's20' }, CLIENT)).toStrictEqual(busy)
     expect(await h.runner.prepare('sizes:s3', { sequence_id: 's3' })).toStrictEqual({ ok: false, problem: busy.problem })
     expect(await h.runner.runPart('sizes:s3#1/2', { sequence_id: 's3' }, ['{}'])).toStrictEqual(busy)
     graph.release()
@@ -965,6 +1027,7 @@ describe('JobRunner: one object, one question', () => {
     expect(job(h)).toBeUndefined()
     expect(await h.runner.run('sizes:s1', { sequence_id: 's1' })).toStrictEqual(busy)
     expect(await h.runner.run('sizes:s3', { sequence_id: 's1' })).toStrictEqual(busy)
+    expect(await h.runner.run('sizes:s3|server', { sequence_id: 's3' })).toStrictEqual(busy)
     expect(await h.runner.prepare('sizes:s4', { sequence_id: 's4' })).toStrictEqual({ ok: false, problem: busy.problem })
     const joined = h.runner.run('sizes:s3', { sequence_id: 's3' }, CLIENT)
     graph.release()
@@ -1000,6 +1063,14 @@ describe('JobRunner: one object, one question', () => {
     await h.run('sizes:s3', { sequence_id: 's3' })
     expect(body(await h.run('sizes:s1', { sequence_id: 's1' }))).toStrictEqual(sizes(1))
     expect(h.runner.store.units()).toStrictEqual(['{"at":0,"ids":["i1"]}'])
+  })
+
+  it('takes the same parameters under another name (another caller’s identity) for another question', async () => {
+    const h = setup()
+    await h.run('sizes:s3', { sequence_id: 's3' })
+    expect(body(await h.run('sizes:s3|client:abc', { sequence_id: 's3' }, CLIENT))).toStrictEqual(sizes(1, 2, 3))
+    expect(job(h)).toMatchObject({ name: 'sizes:s3|client:abc', client: true })
+    expect(graph.calls.slice(4).map((c) => c.auth)).toStrictEqual(Array(4).fill(`OAuth ${CLIENT}`))
   })
 })
 
@@ -1160,9 +1231,12 @@ describe('JobRunner: errors of ours', () => {
   })
 
   it('answers internal_error, never a partial answer, when its tables were emptied under it', async () => {
-    const h = setup()
+    const h = setup({ options: { maxInFlight: 1 } })
+    // One unit at a time: the call waits on the slice when i2 empties the tables.
     before.set('i2', () => h.runner.store.clear())
     expect(await h.run('sizes:s3', { sequence_id: 's3' })).toStrictEqual({ ok: false, problem: problem('internal_error', 'The job lost its plan.'), requests: 0 })
+    // The slice ended as any does: the retention alarm behind it.
+    expect(h.storage.alarms).toStrictEqual([T0 + 5_000, T0 + 3_600_000])
     const part = setup()
     before.set('i2', () => part.runner.store.clear())
     const answer = await part.drive(part.runner.runPart('q#1/1', { sequence_id: 's3' }, ['{"at":0,"ids":["i1"]}', '{"at":1,"ids":["i2"]}']))
@@ -1226,6 +1300,13 @@ describe('JobRunner: parts', () => {
     expect(job(h)?.maxRequests).toBe(20)
   })
 
+  it('counts the children a part adds in the job’s progress', async () => {
+    const h = setup({ parts: true, options: { shards } })
+    expect(body(await h.run('sizes:s20|pair', { sequence_id: 's20', plan: 'pair' }))).toStrictEqual(sizes(...range(1, 20)))
+    expect(h.runner.store.units()).toHaveLength(19)
+    expect(await h.runner.progress()).toMatchObject({ done: 21, total: 21, pending: 0, requests: 21 })
+  })
+
   it('gives each part the bound and the caller’s token', async () => {
     const h = setup({ parts: true, options: { shards } })
     expect(body(await h.run('sizes:s7|c', { sequence_id: 's7' }, CLIENT, { maxRequests: 8 }))).toStrictEqual(sizes(...range(1, 7)))
@@ -1281,6 +1362,7 @@ describe('JobRunner: parts', () => {
     const out = await h.run('sizes:s7', { sequence_id: 's7' })
     expect(out).toStrictEqual({ ok: false, problem: problem('upstream_error', 'unit 4: not_found (server)'), headers: { 'x-reason': 'not_found' }, requests: 8 })
     expect(job(h)).toMatchObject({ state: 'failed', problem: { detail: 'unit 4: not_found (server)' }, headers: { 'x-reason': 'not_found' } })
+    expect(await h.runner.progress()).toMatchObject({ state: 'failed', done: 6, failed: 1, pending: 0, total: 7 })
     const again = await h.run('sizes:s7', { sequence_id: 's7' })
     expect(body(again)).toStrictEqual(sizes(...range(1, 7)))
     expect(again.requests).toBe(9)
@@ -1333,6 +1415,7 @@ describe('JobRunner: parts', () => {
       }),
     })
     expect(await h.run('sizes:s7', { sequence_id: 's7' })).toStrictEqual({ ok: false, problem: problem('internal_error', 'Part 1 of the job answered for other units; ask again to resume.'), requests: 8 })
+    expect(job(h)).toMatchObject({ state: 'failed', problem: { code: 'internal_error' } })
   })
 
   it('answers the task’s refusal of the joined results', async () => {
@@ -1356,11 +1439,14 @@ describe('JobRunner: parts', () => {
       requests: 2,
     })
     expect(job(h)).toMatchObject({ role: 'part', name: 'q#1/2', state: 'done' })
-    // Asked again: from storage.
+    // Asked again: from storage, building no answer (a part only hands its results over).
+    const built = seen.answers
     expect(await h.runner.runPart('q#1/2', { sequence_id: 's3' }, units)).toStrictEqual(answer)
     expect(graph.calls).toHaveLength(2)
+    expect(seen.answers).toBe(built)
+    // Other units under its name: as many but not the same, fewer, or its own and one more.
     const other = ['{"at":0,"ids":["i1"]}', '{"at":1,"ids":["i3"]}']
-    expect(await h.drive(h.runner.runPart('q#1/2', { sequence_id: 's3' }, other))).toMatchObject({
+    expect(await h.drive(h.runner.runPart('q#1/2', { sequence_id: 's3' }, other))).toStrictEqual({
       ok: true,
       results: [
         { unit: other[0], result: JSON.stringify(size(1)) },
@@ -1369,7 +1455,10 @@ describe('JobRunner: parts', () => {
       units: 2,
       requests: 2,
     })
-    expect(await h.drive(h.runner.runPart('q#1/2', { sequence_id: 's3' }, other.slice(1)))).toMatchObject({ ok: true, units: 1, requests: 1 })
+    const fewer = other.slice(1)
+    expect(await h.drive(h.runner.runPart('q#1/2', { sequence_id: 's3' }, fewer))).toStrictEqual({ ok: true, results: [{ unit: fewer[0], result: JSON.stringify(size(3)) }], units: 1, requests: 1 })
+    const more = [...fewer, '{"at":2,"ids":["i2"]}']
+    expect(await h.drive(h.runner.runPart('q#1/2', { sequence_id: 's3' }, more))).toMatchObject({ ok: true, units: 2, requests: 2 })
   })
 
   it('a part answers its failure; asked again, it tries again', async () => {
@@ -1387,6 +1476,21 @@ describe('JobRunner: parts', () => {
     await h.idle()
     clock.now = T0 + 1
     expect(await running).toStrictEqual({ ok: false, problem: problem('upstream_unavailable', 'The job is still running; ask again shortly for the complete answer.', { retry_after: 10 }), headers: { 'retry-after': '10' }, requests: 1 })
+  })
+
+  it('keeps a finished coordinator for retainMs after its end, not its start', async () => {
+    const h = setup({ parts: true, options: { shards } })
+    graph.script.set('/i1', [{ status: 429, headers: { 'retry-after': '7' } }])
+    expect(body(await h.run('sizes:s7', { sequence_id: 's7' }))).toStrictEqual(sizes(...range(1, 7)))
+    expect(job(h)).toMatchObject({ state: 'done', createdAt: T0, finishedAt: T0 + 7_000 })
+    expect(h.storage.alarm).toBe(T0 + 3_607_000)
+    clock.now = T0 + 3_600_000
+    await h.storage.fireAlarm(() => h.runner.alarm())
+    expect(job(h)?.state).toBe('done')
+    expect(h.storage.alarm).toBe(T0 + 3_607_000)
+    clock.now = T0 + 3_607_000
+    await h.storage.fireAlarm(() => h.runner.alarm())
+    expect(job(h)).toBeUndefined()
   })
 
   it('keeps a running coordinator’s plan for retainMs, then forgets it unless a call still waits on it', async () => {
