@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PbfReader } from 'pbf'
+import { PbfReader, PbfWriter } from 'pbf'
 import { VectorTile, classifyRings } from '@mapbox/vector-tile'
 import type { Position } from 'geojson'
 import { pixelGeometry, pixelGeometryFromBytes, type DecodeResult, type PixelGeometry } from './pixel-geometry'
@@ -337,5 +337,64 @@ describe('empty_tile, pinned', () => {
       ok: false,
       failure: { reason: 'empty_tile', detail: 'The tile holds no polygon with an area (4 layer(s), 2 polygon feature(s)).' },
     })
+  })
+})
+
+describe('maxPoints: a cap on the points an answer holds', () => {
+  const positions = (g: PixelGeometry): number => polygonsOf(g).flat(2).length
+  /** A square with a square hole: 8 drawn points, 10 positions once both rings are closed. */
+  const withHole = oneLayer([{ type: 3, rings: [square(0, 0, 100), square(20, 20, 10).reverse()] }])
+
+  it('counts closing points: 10 positions fit a cap of 10, not of 9', () => {
+    const g = decoded(pixelGeometry(withHole, 4096, 4096, { maxPoints: 10 }))
+    expect(positions(g)).toBe(10)
+    expect(pixelGeometry(withHole, 4096, 4096, { maxPoints: 9 })).toEqual({
+      ok: false,
+      failure: { reason: 'too_many_points', detail: 'The geometry holds more than 9 points, the most one decode answers.' },
+    })
+  })
+
+  it('no cap by default, and the real tiles fit a cap of their own size', () => {
+    for (const d of fixtures.detections) {
+      const g = decoded(pixelGeometry(d.geometry, 4032, 3024))
+      expect(decoded(pixelGeometry(d.geometry, 4032, 3024, { maxPoints: positions(g) }))).toEqual(g)
+      expect(failure(pixelGeometry(d.geometry, 4032, 3024, { maxPoints: positions(g) - 1 })).reason).toBe('too_many_points')
+    }
+  })
+
+  it('counts across layers and features', () => {
+    const twoLayers = b64([
+      { name: 'a', features: [{ type: 3, rings: [square(0, 0, 10)] }] },
+      { name: 'b', features: [{ type: 3, rings: [square(50, 50, 10)] }] },
+    ])
+    expect(positions(decoded(pixelGeometry(twoLayers, 100, 100, { maxPoints: 10 })))).toBe(10)
+    expect(failure(pixelGeometry(twoLayers, 100, 100, { maxPoints: 9 })).reason).toBe('too_many_points')
+  })
+
+  it('stops at the cap without reading the rest: a LineTo claiming 2^28 points in a few bytes', () => {
+    // MoveTo(1) 0,0 then LineTo(count 2^28 - 1) with 2 points drawn: uncapped it is truncated (corrupt),
+    // capped it fails as soon as the count passes the cap, before the missing bytes are reached.
+    const pbf = new PbfWriter()
+    pbf.writeMessage(3, (_: unknown, layer: PbfWriter) => {
+      layer.writeStringField(1, 'x')
+      layer.writeMessage(2, (__: unknown, feature: PbfWriter) => {
+        feature.writeVarintField(3, 3)
+        feature.writePackedVarint(4, [9, 0, 0, 2 + 8 * (2 ** 28 - 1), 2, 2, 2, 0])
+      }, null)
+    }, null)
+    const bytes = pbf.finish()
+    expect(failure(pixelGeometryFromBytes(bytes, 100, 100)).reason).toBe('corrupt_tile')
+    expect(failure(pixelGeometryFromBytes(bytes, 100, 100, { maxPoints: 3 })).reason).toBe('too_many_points')
+  })
+
+  it('a tile corrupt after the cap is too_many_points: what lies past the cap is never read', () => {
+    const ring = Array.from({ length: 50 }, (_, i): [number, number] => [Math.round(100 + 90 * Math.cos(i / 8)), Math.round(100 + 90 * Math.sin(i / 8))])
+    const bytes = encodeTile([{ name: 'x', features: [{ type: 3, rings: [ring] }] }])
+    // The ring's ClosePath (0x0f, the last geometry byte) becomes the unknown command 3 (0x0b).
+    const closeAt = bytes.lastIndexOf(0x0f)
+    expect(closeAt).toBeGreaterThan(bytes.length - 30)
+    bytes[closeAt] = 0x0b
+    expect(failure(pixelGeometryFromBytes(bytes, 100, 100)).reason).toBe('corrupt_tile')
+    expect(failure(pixelGeometryFromBytes(bytes, 100, 100, { maxPoints: 20 })).reason).toBe('too_many_points')
   })
 })

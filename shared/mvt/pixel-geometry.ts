@@ -8,10 +8,17 @@
 import type { MultiPolygon, Polygon, Position } from 'geojson'
 import { classifyRings } from '@mapbox/vector-tile'
 import { decodeBase64 } from './base64'
-import { CorruptTileError, readTile, type TileLayer, type TileRing } from './read-tile'
+import { CorruptTileError, readTile, TooManyPointsError, type TileLayer, type TileRing } from './read-tile'
 
 export type PixelGeometry = Polygon | MultiPolygon
-export type DecodeFailure = { reason: 'invalid_base64' | 'corrupt_tile' | 'empty_tile'; detail: string }
+export type DecodeFailure = { reason: 'invalid_base64' | 'corrupt_tile' | 'empty_tile' | 'too_many_points'; detail: string }
+export interface PixelGeometryOptions {
+  /**
+   * Most points the answer may hold (closing points included). A tile drawing more fails with
+   * `too_many_points` as soon as the count passes it, the rest left unread. Default: no cap.
+   */
+  maxPoints?: number
+}
 export type DecodeResult = { ok: true; geometry: PixelGeometry } | { ok: false; failure: DecodeFailure }
 
 type ClassifyInput = Parameters<typeof classifyRings>[0]
@@ -20,19 +27,29 @@ interface RingPoint { x: number; y: number }
 
 const fail = (reason: DecodeFailure['reason'], detail: string): DecodeResult => ({ ok: false, failure: { reason, detail } })
 
-/** Pixel polygon(s) of a base64 detection tile drawn over a `width` × `height` image. */
-export function pixelGeometry(base64: string, width: number, height: number): DecodeResult {
+/**
+ * Pixel polygon(s) of a base64 detection tile drawn over a `width` × `height` image.
+ *
+ * @example
+ * const decoded = pixelGeometry('GiB4AgoGbXB5LW9yKIAgEhEYAwgBIgsJ9CuaJRIcAAAMDw==', 4032, 3024, { maxPoints: 100_000 })
+ * if (decoded.ok) decoded.geometry // { type: 'Polygon', coordinates: [[[x, y], …, [x, y]]] }
+ * else decoded.failure // { reason: 'corrupt_tile' | 'too_many_points' | …, detail: '…' }
+ */
+export function pixelGeometry(base64: string, width: number, height: number, options: PixelGeometryOptions = {}): DecodeResult {
   const bytes = decodeBase64(base64)
   if (bytes === null) return fail('invalid_base64', 'The geometry is not valid base64 (standard or URL-safe alphabet).')
-  return pixelGeometryFromBytes(bytes, width, height)
+  return pixelGeometryFromBytes(bytes, width, height, options)
 }
 
 /** As `pixelGeometry`, for tile bytes already decoded. */
-export function pixelGeometryFromBytes(bytes: Uint8Array, width: number, height: number): DecodeResult {
+export function pixelGeometryFromBytes(bytes: Uint8Array, width: number, height: number, options: PixelGeometryOptions = {}): DecodeResult {
   let layers: TileLayer[]
   try {
-    layers = readTile(bytes)
+    layers = readTile(bytes, { maxPoints: options.maxPoints })
   } catch (error) {
+    if (error instanceof TooManyPointsError) {
+      return fail('too_many_points', `The geometry holds more than ${error.limit} points, the most one decode answers.`)
+    }
     const why = error instanceof CorruptTileError ? error.message : String(error)
     return fail('corrupt_tile', `The geometry is not a valid Mapbox Vector Tile: ${why}.`)
   }

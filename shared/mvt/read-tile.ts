@@ -27,6 +27,29 @@ export class CorruptTileError extends Error {
   override name = 'CorruptTileError'
 }
 
+/** The tile draws more points than `ReadTileOptions.maxPoints`; thrown before the rest is decoded. */
+export class TooManyPointsError extends Error {
+  override name = 'TooManyPointsError'
+  constructor(readonly limit: number) {
+    super(`more than ${limit} points`)
+  }
+}
+
+export interface ReadTileOptions {
+  /**
+   * Most points the polygons may hold, counted as an answer holds them: every drawn point plus each
+   * ring's closing point. Past it `readTile` throws `TooManyPointsError` without reading further
+   * (a 1 MiB tile can draw about 300,000 points). Default: no cap.
+   */
+  maxPoints?: number
+}
+
+/** Points counted so far across every layer and feature of one tile. */
+interface PointBudget {
+  used: number
+  readonly limit: number
+}
+
 const VARINT = 0
 const FIXED64 = 1
 const BYTES = 2
@@ -40,8 +63,16 @@ function corrupt(detail: string): never {
   throw new CorruptTileError(detail)
 }
 
-/** Reads every layer of `bytes`; throws `CorruptTileError` when they are not a vector tile. */
-export function readTile(bytes: Uint8Array): TileLayer[] {
+/**
+ * Reads every layer of `bytes`; throws `CorruptTileError` when they are not a vector tile, and
+ * `TooManyPointsError` as soon as the polygons pass `options.maxPoints`.
+ *
+ * @example
+ * const [layer] = readTile(bytes, { maxPoints: 100_000 })
+ * layer?.features.filter((f) => f.type === 3).flatMap((f) => f.rings) // [[[x, y], …], …] in tile units
+ */
+export function readTile(bytes: Uint8Array, options: ReadTileOptions = {}): TileLayer[] {
+  const budget: PointBudget = { used: 0, limit: options.maxPoints ?? Infinity }
   const pbf = new PbfReader(bytes)
   const layers: TileLayer[] = []
   const end = bytes.length
@@ -50,7 +81,7 @@ export function readTile(bytes: Uint8Array): TileLayer[] {
     if (field === 3) {
       expectWire(wire, BYTES, 'tile field 3 (layers)')
       const layerEnd = readLength(pbf, end, `layer ${layers.length}`)
-      layers.push(readLayer(pbf, layerEnd, layers.length))
+      layers.push(readLayer(pbf, layerEnd, layers.length, budget))
     } else {
       skipField(pbf, wire, end, `tile field ${field}`)
     }
@@ -58,7 +89,7 @@ export function readTile(bytes: Uint8Array): TileLayer[] {
   return layers
 }
 
-function readLayer(pbf: PbfReader, end: number, index: number): TileLayer {
+function readLayer(pbf: PbfReader, end: number, index: number, budget: PointBudget): TileLayer {
   const where = `layer ${index}`
   let name: string | undefined
   let version = 1
@@ -96,13 +127,13 @@ function readLayer(pbf: PbfReader, end: number, index: number): TileLayer {
   if (!Number.isSafeInteger(extent) || extent <= 0 || extent > 2 ** 31) corrupt(`${where} ("${name}") has invalid extent ${extent}`)
   const features = featureRanges.map(([start, featureEnd], i) => {
     pbf.pos = start
-    return readFeature(pbf, featureEnd, extent, `${where} ("${name}") feature ${i}`)
+    return readFeature(pbf, featureEnd, extent, `${where} ("${name}") feature ${i}`, budget)
   })
   pbf.pos = end
   return { name, version, extent, features }
 }
 
-function readFeature(pbf: PbfReader, end: number, extent: number, where: string): TileFeature {
+function readFeature(pbf: PbfReader, end: number, extent: number, where: string, budget: PointBudget): TileFeature {
   let type = 0
   let geometry: [number, number] | undefined
   while (pbf.pos < end) {
@@ -128,13 +159,13 @@ function readFeature(pbf: PbfReader, end: number, extent: number, where: string)
   if (type !== 0 && type !== 1 && type !== 2 && type !== 3) corrupt(`${where} has unknown geometry type ${type}`)
   if (type !== 3 || geometry === undefined) return { type, rings: [] }
   pbf.pos = geometry[0]
-  const rings = readPolygonRings(pbf, geometry[1], extent, where)
+  const rings = readPolygonRings(pbf, geometry[1], extent, where, budget)
   pbf.pos = end
   return { type, rings }
 }
 
 /** Decodes a polygon command stream: per ring MoveTo(1), LineTo(n), ClosePath(1), zigzag deltas. */
-function readPolygonRings(pbf: PbfReader, end: number, extent: number, where: string): TileRing[] {
+function readPolygonRings(pbf: PbfReader, end: number, extent: number, where: string, budget: PointBudget): TileRing[] {
   const rings: TileRing[] = []
   let ring: TileRing | undefined
   let open = false
@@ -142,6 +173,11 @@ function readPolygonRings(pbf: PbfReader, end: number, extent: number, where: st
   let y = 0
   const min = extent * MIN_COORD_FACTOR
   const max = extent * MAX_COORD_FACTOR
+  // Counted before the point is read: a long command run stops at the cap, not at its end.
+  const spend = (points: number): void => {
+    budget.used += points
+    if (budget.used > budget.limit) throw new TooManyPointsError(budget.limit)
+  }
   const readPoint = (): [number, number] => {
     x += readSVarint(pbf, end, `${where} geometry`)
     y += readSVarint(pbf, end, `${where} geometry`)
@@ -158,13 +194,17 @@ function readPolygonRings(pbf: PbfReader, end: number, extent: number, where: st
     if (id === 1) {
       if (count !== 1) corrupt(`${where}: a polygon MoveTo must have count 1, got ${count}`)
       if (open) corrupt(`${where}: ring ${rings.length - 1} is not closed by ClosePath`)
+      spend(2) // the start, and the copy of it that closes the ring in an answer
       ring = [readPoint()]
       rings.push(ring)
       open = true
     } else if (id === 2) {
       if (!open || !ring) corrupt(`${where}: LineTo without a preceding MoveTo`)
       if (count === 0) corrupt(`${where}: LineTo with count 0`)
-      for (let i = 0; i < count; i++) ring.push(readPoint())
+      for (let i = 0; i < count; i++) {
+        spend(1)
+        ring.push(readPoint())
+      }
     } else if (id === 7) {
       if (count !== 1) corrupt(`${where}: ClosePath must have count 1, got ${count}`)
       if (!open) corrupt(`${where}: ClosePath without an open ring`)
