@@ -15,6 +15,7 @@ const STATUSES = {
   route_not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  too_many_points: 422,
   job_not_ready: 409,
   job_interrupted: 503,
   invalid_token: 401,
@@ -72,5 +73,44 @@ describe('ProblemError and problemResponse', () => {
     expect(res.status).toBe(404)
     expect(Object.fromEntries(res.headers)).toEqual({ 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'x-extra': '1' })
     expect(await res.json()).toMatchObject({ code: 'not_found', detail: 'no such image' })
+  })
+})
+
+// Found by a hostile client (issue 9): problems echoed input without a cap, tokens included.
+describe('problemResponse bounds what a problem echoes', () => {
+  it('cuts a 5,000-item invalid_params and a huge detail, and says it did', async () => {
+    const unknown = Array.from({ length: 5000 }, (_, i) => `field_${i}`)
+    const p = problem('invalid_parameter', `unknown fields ${unknown.map((f) => `'${f}'`).join(', ')}`, {
+      invalid_params: unknown.map((name) => ({ name, reason: `unknown field '${name}'`.repeat(50) })),
+    })
+    const text = await problemResponse(p).text()
+    expect(text.length).toBeLessThan(16 * 1024)
+    const body = JSON.parse(text)
+    expect(body.detail).toHaveLength(300)
+    expect(body.detail.endsWith('…')).toBe(true)
+    expect(body.detail.startsWith("unknown fields 'field_0', 'field_1'")).toBe(true)
+    expect(body.invalid_params).toHaveLength(20)
+    expect(body.invalid_params[19].name).toBe('field_19')
+    expect(body.invalid_params[0].reason).toHaveLength(300)
+    expect(body.echo_truncated).toBe(true)
+    expect(body).toMatchObject({ status: 400, code: 'invalid_parameter', title: 'Invalid parameter', type: 'https://mly-edge.dev/problems/invalid-parameter' })
+  })
+
+  it('leaves a small problem exactly as built, with no echo_truncated member', async () => {
+    const p = problem('box_too_costly', 'too costly', { limit: 200, needed_at_least: 201, invalid_params: [{ name: 'bbox', reason: 'r' }] })
+    expect(await problemResponse(p).json()).toEqual(p)
+  })
+
+  it('redacts MLY| tokens (and what follows up to a delimiter) in the detail, extensions and names', async () => {
+    const p = problem('invalid_parameter', "Query parameter 'object_values' 'MLY|4242|s3cr3t' is not an object value.", {
+      invalid_params: [{ name: 'object_values', reason: "'mly|1|s3cr3t,x' and MLY%7C1%7Cs3cr3t" }],
+      'MLY|9|s3cr3t': 1,
+    })
+    const text = await problemResponse(p).text()
+    expect(text).not.toMatch(/s3cr3t/)
+    const body = JSON.parse(text)
+    expect(body.detail).toBe("Query parameter 'object_values' 'MLY|[redacted]' is not an object value.")
+    expect(body.invalid_params[0].reason).toBe("'MLY|[redacted],x' and MLY|[redacted]")
+    expect(body['MLY|[redacted]']).toBe(1)
   })
 })

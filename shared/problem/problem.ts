@@ -3,6 +3,8 @@
  * RFC 9457 problem details: the one error shape every Worker answers with.
  */
 
+import { boundValue } from './echo-bounds'
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 /** Machine-readable reasons; each maps to one HTTP status in {@link problemStatus}. */
@@ -19,6 +21,7 @@ export type ProblemCode =
   | 'route_not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'too_many_points'
   | 'job_not_ready'
   | 'job_interrupted'
   | 'invalid_token'
@@ -43,6 +46,8 @@ const STATUS: Record<ProblemCode, number> = {
   route_not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  // A geometry drawing more points than one decode answers (MAX_DECODE_POINTS).
+  too_many_points: 422,
   job_not_ready: 409,
   // The job lost the caller's token (kept in memory only) and must be submitted again.
   job_interrupted: 503,
@@ -69,6 +74,7 @@ const TITLE: Record<ProblemCode, string> = {
   route_not_found: 'No such route',
   method_not_allowed: 'Method not allowed',
   payload_too_large: 'Payload too large',
+  too_many_points: 'Geometry has too many points',
   job_not_ready: 'The job has no result yet',
   job_interrupted: 'The job was interrupted',
   invalid_token: 'The upstream rejected the access token',
@@ -122,9 +128,29 @@ export function fail(code: ProblemCode, detail: string, extra?: Record<string, u
   throw new ProblemError(problem(code, detail, extra), headers)
 }
 
+/**
+ * The response for `p`: what it echoes bounded first ({@link boundProblem}), whoever built it.
+ *
+ * @example
+ * problemResponse(problem('not_found', 'No image 1.')) // 404 application/problem+json, no-store
+ */
 export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(p), {
+  return new Response(JSON.stringify(boundProblem(p)), {
     status: p.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
   })
+}
+
+/**
+ * `p` as it may be sent: every string redacted of tokens and cut, every list cut
+ * (`shared/problem/echo-bounds.ts`); `echo_truncated: true` when something was cut. The members
+ * we write ourselves (status, code, type, title) are short and pass unchanged.
+ *
+ * @example
+ * boundProblem(problem('invalid_parameter', "'MLY|1|x' is not an object value")).detail // "'MLY|[redacted]' is not an object value"
+ */
+export function boundProblem(p: Problem): Problem {
+  const { value, cut } = boundValue(p)
+  const bounded = value as Problem
+  return cut ? { ...bounded, echo_truncated: true } : bounded
 }
