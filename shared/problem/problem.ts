@@ -32,6 +32,12 @@ export type ProblemCode =
   | 'incomplete_result'
   | 'subrequest_budget_exceeded'
   | 'internal_error'
+  | 'api_key_required'
+  | 'invalid_api_key'
+  | 'rate_limited'
+  | 'uri_too_long'
+  | 'deadline_exceeded'
+  | 'service_unavailable'
 
 const STATUS: Record<ProblemCode, number> = {
   invalid_parameter: 400,
@@ -59,6 +65,15 @@ const STATUS: Record<ProblemCode, number> = {
   incomplete_result: 502,
   subrequest_budget_exceeded: 503,
   internal_error: 500,
+  // The gateway's own (workers/gateway): keys, limits, request size and time.
+  api_key_required: 401,
+  invalid_api_key: 401,
+  rate_limited: 429,
+  uri_too_long: 414,
+  // No answer within REQUEST_DEADLINE_SECONDS; a fan-out goes on as a job the problem names.
+  deadline_exceeded: 503,
+  // A task Worker behind the gateway did not answer at all.
+  service_unavailable: 503,
 }
 
 const TITLE: Record<ProblemCode, string> = {
@@ -85,6 +100,12 @@ const TITLE: Record<ProblemCode, string> = {
   incomplete_result: 'The answer could not be made complete',
   subrequest_budget_exceeded: 'Subrequest budget exceeded',
   internal_error: 'Internal error',
+  api_key_required: 'An API key is required',
+  invalid_api_key: 'Unknown API key',
+  rate_limited: 'Too many requests',
+  uri_too_long: 'URI too long',
+  deadline_exceeded: 'No answer in time',
+  service_unavailable: 'Service unavailable',
 }
 
 export interface Problem {
