@@ -3,11 +3,11 @@
  * Hono `onError` / `notFound` handlers: every failure leaves as application/problem+json.
  */
 
-import type { ErrorHandler, NotFoundHandler } from 'hono'
+import type { ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { UpstreamError } from '../upstream/errors'
 import { upstreamProblem } from '../upstream/to-problem'
-import { problem, ProblemError, problemResponse, type ProblemCode } from '../problem/problem'
+import { problem, PROBLEM_CONTENT_TYPE, ProblemError, problemResponse, type ProblemCode } from '../problem/problem'
 
 // Statuses a Hono HTTPException may carry that have a problem code of their own.
 const HTTP_CODES: Partial<Record<number, ProblemCode>> = {
@@ -74,4 +74,47 @@ function defaultDetail(code: ProblemCode): string {
     default:
       return 'An unexpected error occurred on our side.'
   }
+}
+
+/** A request id we repeat: 1 to 64 letters, digits, `.`, `_`, `:` or `-` (a UUID, a hex id, a Cloudflare ray). */
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/**
+ * The request's `x-request-id` (set by the gateway) when it is a short safe string, else undefined.
+ *
+ * @example
+ * requestIdOf(new Headers({ 'x-request-id': '7f9c2ba4e88f827d' })) // '7f9c2ba4e88f827d'
+ * requestIdOf(new Headers({ 'x-request-id': 'MLY|1|x' }))          // undefined
+ */
+export function requestIdOf(headers: Headers): string | undefined {
+  const id = headers.get('x-request-id')?.trim()
+  return id && REQUEST_ID.test(id) ? id : undefined
+}
+
+/**
+ * Middleware (first in every task app): a problem+json response, whoever wrote it (a thrown error
+ * through {@link onError}, a failed validation, {@link notFound}), gets `request_id` from the
+ * request's `x-request-id` ({@link requestIdOf}), status and headers kept. Problems are small
+ * (bounded by `problemResponse`), so reading one again costs little.
+ *
+ * @example
+ * app.use('*', problemRequestId)
+ * // GET /nope with x-request-id: r1 → 404 {"code": "route_not_found", …, "request_id": "r1"}
+ */
+export const problemRequestId: MiddlewareHandler = async (c, next) => {
+  await next()
+  const id = requestIdOf(c.req.raw.headers)
+  const res = c.res
+  if (!id || !res.headers.get('content-type')?.startsWith(PROBLEM_CONTENT_TYPE)) return
+  let body: unknown
+  try {
+    body = await res.clone().json()
+  } catch {
+    return // not JSON after all: leave it as it is
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return
+  const headers = new Headers(res.headers)
+  headers.delete('content-length') // the body grows
+  c.res = undefined // replace, not merge
+  c.res = new Response(JSON.stringify({ ...body, request_id: id }), { status: res.status, headers })
 }
