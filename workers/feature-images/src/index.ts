@@ -15,7 +15,7 @@ import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
 import { callObject } from '../../../shared/fanout/call-object'
 import type { JobAnswer } from '../../../shared/engine/job-runner'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
-import { requireToken } from '../../../shared/upstream/request-client'
+import { DEFAULT_GRAPH_URL, requireToken } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { featureImagesName, type FeatureImagesParams } from './feature-images-task'
 import { progressRoutes } from './progress'
@@ -26,6 +26,25 @@ const app = createTaskApp<{ Bindings: Env }>('mly-feature-images')
 
 // For the jobs Worker: how far this question's job has got (never forwarded by the gateway).
 app.route('/internal/progress', progressRoutes)
+
+// For the gateway's /readyz (never forwarded; the gateway remembers the outcome for a while, so
+// this runs at most once per READY_CHECK_SECONDS per gateway isolate): one cheap upstream search
+// with the server's token, a box at 0°,0° in the ocean (no features, one request, no retry).
+const READY_PROBE_PATH = '/map_features?bbox=0,0,0.0001,0.0001&fields=id&limit=1'
+app.get('/internal/readyz', async (c) => {
+  const token = c.env.MAPILLARY_ACCESS_TOKEN?.trim()
+  if (!token) return c.json({ ready: false, reason: 'no server token configured' })
+  const base = (c.env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL).replace(/\/+$/, '')
+  try {
+    const res = await fetch(base + READY_PROBE_PATH, { headers: { authorization: `OAuth ${token}` }, signal: AbortSignal.timeout(5000) })
+    await res.body?.cancel()
+    if (res.ok) return c.json({ ready: true, upstream_status: res.status })
+    const reason = res.status === 401 || res.status === 403 ? 'upstream rejects the server token' : res.status === 429 ? 'upstream rate limit reached' : 'upstream answers with an error'
+    return c.json({ ready: false, reason, upstream_status: res.status })
+  } catch (err) {
+    return c.json({ ready: false, reason: err instanceof Error && err.name === 'TimeoutError' ? 'upstream did not answer within 5 s' : 'upstream unreachable' })
+  }
+})
 
 app.get('/v1/map-features/:mapFeatureId/images', validate('param', mapFeaturePath), async (c) => {
   const { mapFeatureId: id } = c.req.valid('param')

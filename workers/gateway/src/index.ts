@@ -1,30 +1,46 @@
 /**
  * @module
- * The gateway Worker: public routes, CORS, ETag and `/healthz`; every answer comes from a task
- * Worker over a service binding, forwarded unchanged (path, query, Authorization).
+ * The gateway Worker: public routes, CORS, ETag, API keys and rate limits, request ids, logs and
+ * the request deadline, `/healthz` and `/readyz`. Every answer comes from a task Worker over a
+ * service binding, forwarded unchanged (path, query, a client's Mapillary token) but for the API key.
  */
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
-import { etag } from 'hono/etag'
+import { etag, RETAINED_304_HEADERS } from 'hono/etag'
 import { notFound, onError } from '../../../shared/http/on-error'
 import { fail } from '../../../shared/problem/problem'
+import { clientLimits } from './client-limits'
 import { allowedOrigin } from './cors-origin'
-import { TASK_BINDINGS, type Env } from './env'
+import { positiveNumber, TASK_BINDINGS, type GatewayApp } from './env'
+import { forward } from './forward'
+import { observe } from './observe'
+import { ReadinessCache, type ProbeOutcome } from './readiness'
 import { etagged, PUBLIC_ROUTES } from './routes'
 
-const app = new Hono<{ Bindings: Env }>()
+export { RateLimiter } from './rate-limiter'
 
+const app = new Hono<GatewayApp>()
+
+app.use('*', observe)
 app.use(
   '*',
   cors({
     origin: (origin, c) => allowedOrigin(origin, c.env.CORS_ORIGINS),
     allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Authorization', 'If-None-Match', 'Last-Event-ID'],
-    exposeHeaders: ['ETag', 'Retry-After', 'X-Upstream-Requests', 'X-Cache', 'Location'],
+    allowHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id', 'If-None-Match', 'Last-Event-ID'],
+    exposeHeaders: ['ETag', 'Retry-After', 'X-Upstream-Requests', 'X-Cache', 'Location', 'X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
     maxAge: 86400,
   }),
 )
-const tag = etag()
+// Refused here rather than by the runtime, which answers about 64 KB and more as text/plain.
+app.use('*', async (c, next) => {
+  const max = positiveNumber(c.env.MAX_URL_BYTES, 8192)
+  if (c.req.url.length > max) fail('uri_too_long', `The URL is ${c.req.url.length} bytes long; at most ${max} are accepted.`, { limit_bytes: max })
+  await next()
+})
+app.use('/v1/*', clientLimits)
+// A 304 keeps the CORS headers the CORS step set before it, or a browser cannot read it.
+const tag = etag({ retainedHeaders: [...RETAINED_304_HEADERS, 'access-control-allow-origin', 'access-control-expose-headers', 'access-control-allow-credentials'] })
 app.use('/v1/*', (c, next) => (etagged(c.req.path) ? tag(c, next) : next()))
 
 app.get('/healthz', async (c) => {
@@ -44,15 +60,35 @@ app.get('/healthz', async (c) => {
   return c.json({ status: up ? 'ok' : 'degraded', workers }, up ? 200 : 503, { 'cache-control': 'no-store' })
 })
 
+// Per isolate: a probe of the upstream at most every READY_CHECK_SECONDS, whatever asks /readyz.
+const readiness = new ReadinessCache()
+
+app.get('/readyz', async (c) => {
+  const period = positiveNumber(c.env.READY_CHECK_SECONDS, 30)
+  const r = await readiness.read(() => probeUpstream(c.env.FEATURE_IMAGES), period * 1000)
+  return c.json({ status: r.ready ? 'ready' : 'not_ready', ...r }, r.ready ? 200 : 503, {
+    'cache-control': 'no-store',
+    ...(r.ready ? {} : { 'retry-after': String(Math.ceil(period)) }),
+  })
+})
+
+/** The upstream probe, made by mly-feature-images (which holds the server's token). */
+async function probeUpstream(worker: Fetcher): Promise<ProbeOutcome> {
+  const res = await worker.fetch('https://internal/internal/readyz', { signal: AbortSignal.timeout(10_000) })
+  if (!res.headers.get('content-type')?.startsWith('application/json')) {
+    await res.body?.cancel()
+    return { ready: false, reason: `the readiness probe answered ${res.status}` }
+  }
+  return (await res.json()) as ProbeOutcome
+}
+
 for (const route of PUBLIC_ROUTES) {
   app.all(route.path, async (c) => {
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method
     if (!(route.methods as readonly string[]).includes(method)) {
       fail('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${route.methods.join(', ')}.`, {}, { allow: route.methods.join(', ') })
     }
-    const res = await c.env[route.binding].fetch(c.req.raw)
-    // A fetched Response has immutable headers; the CORS and ETag middleware need to set some.
-    return new Response(res.body, res)
+    return forward(c, route)
   })
 }
 

@@ -2,20 +2,38 @@
  * @module
  * The public routes and which task Worker answers each.
  */
+import type { JobTask } from '../../../shared/http/task-params'
 import type { TaskBinding } from './env'
 
 export interface PublicRoute {
   path: string
   methods: readonly ('GET' | 'POST')[]
   binding: TaskBinding
+  /** A fan-out that a job can go on with when the request's deadline passes: its task, and its
+   * params (docs/api-v1.md, "Jobs") from the path's params and the query. */
+  job?: { task: JobTask; params(path: Record<string, string>, query: URLSearchParams): Record<string, string> }
 }
+
+/** The query's params by name (the first of repeated ones), as a job's string params. */
+const queryParams = (query: URLSearchParams): Record<string, string> => Object.fromEntries([...query.keys()].map((k) => [k, query.get(k)!]))
 
 // Order matters: Hono matches the static `/v1/map-features` and the parameterised ones separately.
 export const PUBLIC_ROUTES: readonly PublicRoute[] = [
-  { path: '/v1/sequences/:sequenceId/detections', methods: ['GET'], binding: 'SEQUENCE_DETECTIONS' },
-  { path: '/v1/map-features', methods: ['GET'], binding: 'MAP_FEATURES' },
+  {
+    path: '/v1/sequences/:sequenceId/detections',
+    methods: ['GET'],
+    binding: 'SEQUENCE_DETECTIONS',
+    job: { task: 'sequence-detections', params: (p, q) => ({ ...queryParams(q), sequence_id: p.sequenceId! }) },
+  },
+  { path: '/v1/map-features', methods: ['GET'], binding: 'MAP_FEATURES', job: { task: 'map-features', params: (_, q) => queryParams(q) } },
+  // A fan-out too, but no job task answers it yet (shared/http/task-params JOB_TASKS).
   { path: '/v1/map-features/:mapFeatureId/detections', methods: ['GET'], binding: 'DETECTION_GEOMETRY' },
-  { path: '/v1/map-features/:mapFeatureId/images', methods: ['GET'], binding: 'FEATURE_IMAGES' },
+  {
+    path: '/v1/map-features/:mapFeatureId/images',
+    methods: ['GET'],
+    binding: 'FEATURE_IMAGES',
+    job: { task: 'feature-images', params: (p) => ({ map_feature_id: p.mapFeatureId! }) },
+  },
   { path: '/v1/images/:imageId/detections', methods: ['GET'], binding: 'DETECTION_GEOMETRY' },
   { path: '/v1/decode', methods: ['POST'], binding: 'DETECTION_GEOMETRY' },
   { path: '/v1/jobs', methods: ['POST'], binding: 'JOBS' },
