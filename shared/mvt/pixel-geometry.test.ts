@@ -398,3 +398,32 @@ describe('maxPoints: a cap on the points an answer holds', () => {
     expect(failure(pixelGeometryFromBytes(bytes, 100, 100, { maxPoints: 20 })).reason).toBe('too_many_points')
   })
 })
+
+// Found by fuzzing (pixel-geometry.fuzz.test.ts).
+describe('regressions found by fuzzing', () => {
+  it('regression, mixed winding: a feature drawn the other way round is wound like its neighbours (exteriors clockwise, holes not)', () => {
+    const ccw: Ring = [[2048, 0], [2048, 1024], [3072, 1024], [3072, 0]]
+    const cwHole: Ring = [[2304, 256], [2560, 256], [2560, 512], [2304, 512]]
+    const g = decoded(pixelGeometry(oneLayer([{ type: 3, rings: [square(0, 0, 1024)] }, { type: 3, rings: [ccw, cwHole] }]), 4096, 4096))
+    expect(g).toEqual({
+      type: 'MultiPolygon',
+      coordinates: [
+        [[[0, 0], [1024, 0], [1024, 1024], [0, 1024], [0, 0]]],
+        [
+          [[2048, 0], [3072, 0], [3072, 1024], [2048, 1024], [2048, 0]],
+          [[2304, 256], [2304, 512], [2560, 512], [2560, 256], [2304, 256]],
+        ],
+      ],
+    })
+  })
+
+  it('regression, unbounded echo: a 3,000-character layer name is quoted cut to 40 characters in the detail', () => {
+    const name = `MLY|${'n'.repeat(2996)}`
+    const bytes = encodeTile([{ name, features: [{ type: 3, rings: [[[1, 1], [4096 * 6, 1], [1, 9]]] }] }])
+    const f = failure(pixelGeometryFromBytes(bytes, 4032, 3024))
+    expect(f).toEqual({
+      reason: 'corrupt_tile',
+      detail: `The geometry is not a valid Mapbox Vector Tile: layer 0 ("MLY|${'n'.repeat(36)}…") feature 0 has a point (24576, 1) far outside the tile extent 4096.`,
+    })
+  })
+})

@@ -94,7 +94,24 @@ function groupRings(rings: TileRing[]): TileRing[][] {
     return points
   })
   const grouped = classifyRings(input as unknown as ClassifyInput) as unknown as RingPoint[][][]
-  return grouped.map((polygon) => polygon.map((points) => byPoint.get(points) ?? points.map((p): [number, number] => [p.x, p.y])))
+  return grouped.map((polygon) => clockwise(polygon.map((points) => byPoint.get(points) ?? points.map((p): [number, number] => [p.x, p.y]))))
+}
+
+/**
+ * One winding for every answer: the exterior clockwise on screen (the MVT rule, positive area),
+ * holes the other way. `classifyRings` takes each feature's first ring as the exterior whatever
+ * its sign, so a feature drawn the other way round would otherwise sit in a MultiPolygon wound
+ * unlike its neighbours (found by fuzzing). Holes are always wound opposite to their exterior.
+ */
+function clockwise(polygon: TileRing[]): TileRing[] {
+  const [exterior] = polygon
+  if (exterior === undefined || signedArea(exterior) > 0) return polygon
+  return polygon.map(reversed)
+}
+
+/** The same ring drawn the other way, from the same first point. */
+function reversed(ring: TileRing): TileRing {
+  return ring.length === 0 ? ring : [ring[0]!, ...ring.slice(1).reverse()]
 }
 
 /** Some encoders also draw the first point again before ClosePath; drop it so closing doesn't double it. */
