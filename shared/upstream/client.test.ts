@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { GraphClient, type GraphClientOptions } from './client'
 import { UpstreamError } from './errors'
+import type { PermitSource } from './permits'
 import { json, recordingSleep, scriptedFetch, type Step } from '../../test/support/scripted-fetch'
 
 const TOKEN = 'MLY|4242|s3cr3tt0k3n'
@@ -363,5 +364,73 @@ describe('GraphClient, pinned', () => {
     }
     const { client } = setup([json(200, {})], { subrequestBudget: 0 })
     expect((await failure(client.get('/1'))).message).toBe('Graph API GET /1 failed: budget exhausted (budget_exhausted)')
+  })
+})
+
+describe('GraphClient with an upstream quota governor (permits)', () => {
+  function permitsLog(refuseAfter = Infinity, retryAfterSeconds = 12) {
+    const taken: string[] = []
+    const reported: (number | undefined)[] = []
+    const permits: PermitSource = {
+      async take(kind) {
+        if (taken.length >= refuseAfter) return { retryAfterSeconds }
+        taken.push(kind)
+        return undefined
+      },
+      async report(ra) {
+        reported.push(ra)
+      },
+    }
+    return { permits, taken, reported }
+  }
+
+  it('takes one permit per fetch attempt, retries included, of the path’s kind', async () => {
+    const p = permitsLog()
+    const { client, calls } = setup([json(500, {}), json(200, { data: [] }), json(200, { id: '1' })], { permits: p.permits })
+    await client.get('/map_features', { bbox: '1,2,3,4' })
+    await client.get('/1', { fields: 'id' })
+    expect(calls).toHaveLength(3)
+    expect(p.taken).toEqual(['search', 'search', 'entity'])
+  })
+
+  it('sends nothing when refused a permit, and throws rate_limited (paced) with the governor’s wait', async () => {
+    const p = permitsLog(0, 12)
+    const { client, calls, sleeps } = setup([json(200, {})], { permits: p.permits })
+    const e = await failure(client.get('/1'))
+    expect(e).toMatchObject({ reason: 'rate_limited', retryAfterSeconds: 12, paced: true })
+    expect(e.message).toContain('quota governor')
+    expect(calls).toHaveLength(0)
+    expect(sleeps).toEqual([])
+    expect(client.stats).toMatchObject({ requests: 1, attempts: 0, retries: 0 })
+  })
+
+  it('reports a code 4 (the app limit) with its Retry-After, then stops when the pause is refused', async () => {
+    const p = permitsLog(1, 20)
+    const appLimit = json(403, { error: { message: 'Application request limit reached', type: 'MLYApiException', is_transient: true, code: 4 } }, { 'retry-after': '2' })
+    const { client, calls } = setup([appLimit, json(200, {})], { permits: p.permits })
+    const e = await failure(client.get('/1'))
+    expect(p.reported).toEqual([2])
+    expect(calls).toHaveLength(1)
+    expect(e).toMatchObject({ reason: 'rate_limited', retryAfterSeconds: 20, paced: true })
+  })
+
+  it('does not report other throttling (a 429 without code 4) nor other failures', async () => {
+    const p = permitsLog()
+    const { client } = setup([json(429, { error: { code: 613, message: 'calls' } }), json(503, {}), json(200, {})], { permits: p.permits })
+    await client.get('/1')
+    expect(p.reported).toEqual([])
+    expect(p.taken).toHaveLength(3)
+  })
+
+  it('never passes its budget while attempts wait for permits side by side', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const permits: PermitSource = { take: async () => void (await gate), report: async () => {} }
+    const { client, calls } = setup(Array.from({ length: 6 }, () => json(200, {})), { permits, subrequestBudget: 2 })
+    const all = Promise.allSettled(Array.from({ length: 6 }, (_, i) => client.get(`/${i + 1}`)))
+    release()
+    const outcomes = await all
+    expect(calls).toHaveLength(2)
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.reason)).toEqual(Array(4).fill('budget_exhausted'))
   })
 })

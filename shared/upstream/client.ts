@@ -8,6 +8,7 @@ import { backoffDelay, parseRetryAfter } from './backoff'
 import { classifyStatus, type Failure } from './classify'
 import { UpstreamError } from './errors'
 import { createLimiter, type Limiter } from './limiter'
+import { permitKind, type PermitKind, type PermitSource } from './permits'
 
 // Re-exported: callers building a client usually need to pick its token first.
 export { tokenFrom } from './token'
@@ -39,6 +40,11 @@ export interface GraphClientOptions {
   random?: () => number
   /** Clock for HTTP-date Retry-After values. */
   now?: () => number
+  /**
+   * The upstream quota governor's permits: one is taken before every fetch attempt (retries
+   * included), and a code 4 (the app limit) is reported to it. Absent: no pacing.
+   */
+  permits?: PermitSource
 }
 
 export interface GraphClientStats {
@@ -52,7 +58,10 @@ export interface GraphClientStats {
   inFlightPeak: number
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure }
+type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure; paced?: true }
+
+// The upstream's own words for "this app's quota is spent" (classify.ts reads it as rate_limited).
+const APP_LIMIT_CODE = 4
 
 const TIMED_OUT = Symbol('timed out')
 // Header values must be visible ASCII: a CR/LF would let a token inject headers, and a runtime's
@@ -87,6 +96,7 @@ export class GraphClient {
   readonly #random: () => number
   readonly #now: () => number
   readonly #limiter: Limiter
+  readonly #permits: PermitSource | undefined
   #lastFailure: UpstreamError | undefined
 
   /**
@@ -114,6 +124,7 @@ export class GraphClient {
     this.#random = opts.random ?? Math.random
     this.#now = opts.now ?? Date.now
     this.#limiter = createLimiter(opts.maxInFlight ?? 6)
+    this.#permits = opts.permits
   }
 
   /**
@@ -123,21 +134,25 @@ export class GraphClient {
   async get<T = unknown>(path: string, params: Record<string, string | undefined> = {}): Promise<T> {
     this.stats.requests++
     const url = this.#url(path, params)
+    const kind = permitKind(path)
     let attempt = 0
     for (;;) {
       attempt++
-      const outcome = await this.#limiter.run(() => this.#attempt<T>(url, attempt))
+      const outcome = await this.#limiter.run(() => this.#attempt<T>(url, attempt, kind))
       if (outcome.ok) return outcome.value
       const f = outcome.failure
       const fail = (reason = f.reason) =>
-        new UpstreamError(reason, describe(reason, path, f.status), {
+        new UpstreamError(reason, outcome.paced ? `Graph API GET ${path} not sent: the upstream quota governor asks to wait ${f.retryAfterSeconds} s (paced)` : describe(reason, path, f.status), {
           status: f.status,
           retryAfterSeconds: f.retryAfterSeconds,
           graphCode: f.graphCode,
           tokenSource: this.tokenSource,
           attempts: attempt,
+          ...(outcome.paced ? { paced: true } : {}),
         })
       if (f.reason !== 'budget_exhausted') this.#lastFailure = fail()
+      // The app's quota is spent: the governor pauses everyone of this identity, this call too.
+      if (f.graphCode === APP_LIMIT_CODE && this.#permits) await this.#permits.report(f.retryAfterSeconds)
       if (!f.retryable || attempt >= this.#maxAttempts) throw fail()
       let delay = backoffDelay(attempt, this.#baseDelayMs, this.#maxDelayMs, this.#random)
       if (f.retryAfterSeconds !== undefined) {
@@ -162,11 +177,18 @@ export class GraphClient {
   }
 
   /** One fetch, holding its limiter slot until the body is read or the attempt has failed. */
-  async #attempt<T>(url: string, attempt: number): Promise<Outcome<T>> {
+  async #attempt<T>(url: string, attempt: number, kind: PermitKind): Promise<Outcome<T>> {
     if (this.stats.attempts >= this.#budget) {
       return { ok: false, failure: { reason: 'budget_exhausted', retryable: false } }
     }
+    // Counted before the permit is awaited, so attempts running side by side never pass the budget.
     this.stats.attempts++
+    const refused = this.#permits ? await this.#permits.take(kind) : undefined
+    if (refused) {
+      // Nothing was sent: no subrequest spent, and no retry here (the wait is longer than this call affords).
+      this.stats.attempts--
+      return { ok: false, failure: { reason: 'rate_limited', retryable: false, retryAfterSeconds: refused.retryAfterSeconds }, paced: true }
+    }
     if (attempt > 1) this.stats.retries++
     const active = this.#limiter.active
     if (active > this.stats.inFlightPeak) this.stats.inFlightPeak = active

@@ -21,6 +21,8 @@ export interface UpstreamErrorInit {
   graphCode?: number
   tokenSource?: 'server' | 'client'
   attempts?: number
+  /** Not sent: the upstream quota governor refused a permit (its wait is `retryAfterSeconds`). */
+  paced?: boolean
 }
 
 /**
@@ -42,6 +44,8 @@ export class UpstreamError extends Error {
   readonly tokenSource?: 'server' | 'client'
   /** Attempts made before giving up. */
   readonly attempts?: number
+  /** True when nothing was sent: the upstream quota governor asked to wait (rate_limited). */
+  readonly paced?: boolean
 
   constructor(reason: UpstreamReason, message: string, init: UpstreamErrorInit = {}) {
     super(message)
@@ -53,5 +57,6 @@ export class UpstreamError extends Error {
     if (init.graphCode !== undefined) this.graphCode = init.graphCode
     if (init.tokenSource !== undefined) this.tokenSource = init.tokenSource
     if (init.attempts !== undefined) this.attempts = init.attempts
+    if (init.paced) this.paced = true
   }
 }

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { ProblemError } from '../problem/problem'
 import { clientForRequest, noTokenProblem, sliceClient, subrequestBudget } from './request-client'
 import { json, scriptedFetch } from '../../test/support/scripted-fetch'
+import type { UpstreamError } from './errors'
+import { upstreamIdentity } from './identity'
+import { upstreamProblem } from './to-problem'
 
 describe('clientForRequest', () => {
   it('uses the client header over the server token and the env budget', async () => {
@@ -66,5 +69,61 @@ describe('request clients, pinned', () => {
       code: 'upstream_auth',
       detail: 'No Mapillary access token: the server has none configured and the request sent none (Authorization: OAuth MLY|…).',
     })
+  })
+})
+
+describe('every client built here is governed (GOVERNOR)', () => {
+  function governor() {
+    const names: string[] = []
+    const asked: [string, string, number][] = []
+    const ns = {
+      getByName(name: string) {
+        names.push(name)
+        return {
+          acquire: async (kind: string, count: number) => {
+            asked.push([name, kind, count])
+            return { granted: count, holdMs: 10_000, waitMs: 0, pausedMs: 0 }
+          },
+          report: async () => ({ granted: 0, holdMs: 10_000, waitMs: 0, pausedMs: 0 }),
+        }
+      },
+    }
+    return { ns, names, asked }
+  }
+
+  it('takes the server’s permits from the object named server, and a client token’s from its keyed hash, never the token', async () => {
+    const g = governor()
+    const f = scriptedFetch([json(200, {})])
+    const settings = { MAPILLARY_GRAPH_URL: 'http://g/', MAPILLARY_ACCESS_TOKEN: 'MLY|srv', TOKEN_HASH_KEY: 'k', GOVERNOR: g.ns }
+    await clientForRequest(settings, undefined, { fetch: f.fetch }).get('/1')
+    await clientForRequest(settings, 'OAuth MLY|cli', { fetch: f.fetch }).get('/map_features', { bbox: '1,2,3,4' })
+    await sliceClient(settings, 'MLY|cli', { fetch: f.fetch })!.get('/2')
+    const clientName = await upstreamIdentity('MLY|cli', settings)
+    expect(g.names).toEqual(['server', clientName, clientName])
+    expect(clientName).toMatch(/^client:[0-9a-f]{64}$/)
+    expect(g.asked).toEqual([
+      ['server', 'entity', 2],
+      [clientName, 'search', 2],
+      [clientName, 'entity', 2],
+    ])
+    expect(f.calls).toHaveLength(3)
+  })
+
+  it('asks for no more permits than the invocation’s budget', async () => {
+    const g = governor()
+    const f = scriptedFetch([json(200, {})])
+    const client = sliceClient({ MAPILLARY_GRAPH_URL: 'http://g/', MAPILLARY_ACCESS_TOKEN: 'MLY|srv', GOVERNOR: g.ns }, undefined, { fetch: f.fetch, subrequestBudget: 1 })!
+    await client.get('/1')
+    expect(g.asked).toEqual([['server', 'entity', 1]])
+  })
+
+  it('answers 503 upstream_rate_limited with the governor’s wait when it has no permit in time', async () => {
+    const ns = { getByName: () => ({ acquire: async () => ({ granted: 0, holdMs: 10_000, waitMs: 40_000, pausedMs: 40_000 }), report: async () => ({ granted: 0, holdMs: 0, waitMs: 0, pausedMs: 0 }) }) }
+    const f = scriptedFetch([json(200, {})])
+    const client = clientForRequest({ MAPILLARY_GRAPH_URL: 'http://g/', MAPILLARY_ACCESS_TOKEN: 'MLY|srv', GOVERNOR: ns }, undefined, { fetch: f.fetch })
+    const e = await client.get('/1').catch((x: unknown) => x)
+    expect(e).toMatchObject({ reason: 'rate_limited', retryAfterSeconds: 40, paced: true })
+    expect(upstreamProblem(e as UpstreamError, 'server')).toMatchObject({ problem: { status: 503, code: 'upstream_rate_limited', retry_after: 40 }, headers: { 'retry-after': '40' } })
+    expect(f.calls).toHaveLength(0)
   })
 })

@@ -5,6 +5,16 @@
  */
 import { problem, ProblemError, type Problem } from '../problem/problem'
 import { GraphClient, tokenFrom, type GraphClientOptions } from './client'
+import { upstreamIdentity } from './identity'
+import { GovernedPermits, type GovernorStub } from './permits'
+
+/**
+ * The quota governor's Durable Object namespace as a task Worker binds it (`GOVERNOR`, class
+ * `UpstreamGovernor` of mly-governor), typed structurally: shared/ holds no binding.
+ */
+export interface GovernorNamespace {
+  getByName(name: string): object
+}
 
 /** The Worker settings the upstream client reads (all task Workers bind these names). */
 export interface UpstreamSettings {
@@ -12,6 +22,10 @@ export interface UpstreamSettings {
   MAPILLARY_ACCESS_TOKEN?: string
   /** Upstream fetch attempts one invocation may make; unset: {@link DEFAULT_SUBREQUEST_BUDGET}. */
   SUBREQUEST_BUDGET?: string
+  /** Keys the hash naming a client token's governor object (identity.ts). */
+  TOKEN_HASH_KEY?: string
+  /** The upstream quota governor; absent (a test Worker that binds none): no pacing. */
+  GOVERNOR?: GovernorNamespace
 }
 
 /**
@@ -97,11 +111,29 @@ export function sliceClient(settings: UpstreamSettings, clientToken: string | un
 }
 
 function build(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, overrides: Partial<GraphClientOptions>): GraphClient {
+  const budget = overrides.subrequestBudget ?? subrequestBudget(settings)
   return new GraphClient({
     baseUrl: settings.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
     token: auth.token,
     tokenSource: auth.source,
-    subrequestBudget: subrequestBudget(settings),
+    subrequestBudget: budget,
+    ...governedBy(settings, auth, budget, overrides.maxRetryAfterSeconds),
     ...overrides,
   })
+}
+
+/** Longest a fetch waits for a permit inside one invocation before its caller gets 503 + Retry-After. */
+export const MAX_PERMIT_WAIT_MS = 5000
+
+/**
+ * Every client built here takes its permits from the governor object of its upstream identity
+ * (`server`, or `client:<hash>`: a client's token gets its own bucket, named never by the token).
+ */
+function governedBy(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, budget: number, maxRetryAfterSeconds: number | undefined): Pick<GraphClientOptions, 'permits'> {
+  const governor = settings.GOVERNOR
+  if (!governor) return {}
+  let named: Promise<GovernorStub> | undefined
+  const stub = () => (named ??= upstreamIdentity(auth.source === 'client' ? auth.token : undefined, settings).then((identity) => governor.getByName(identity) as unknown as GovernorStub))
+  const maxWaitMs = Math.min(MAX_PERMIT_WAIT_MS, (maxRetryAfterSeconds ?? Infinity) * 1000)
+  return { permits: new GovernedPermits(stub, { limit: budget, maxWaitMs }) }
 }

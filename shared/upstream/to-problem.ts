@@ -32,7 +32,10 @@ export function upstreamProblem(e: UpstreamError, tokenSource: 'server' | 'clien
         : { problem: problem('upstream_auth', 'The upstream rejected this service’s credentials.', extra), headers: {} }
     case 'rate_limited': {
       const seconds = ra ?? DEFAULT_RETRY_AFTER_SECONDS
-      return { problem: problem('upstream_rate_limited', `The upstream rate limit was reached; retry in ${seconds} s.`, { retry_after: seconds }), headers: retryAfter(seconds) }
+      const detail = e.paced
+        ? `This service is pacing its upstream requests to stay within the upstream's rate limit, shared by every caller; retry in ${seconds} s.`
+        : `The upstream rate limit was reached; retry in ${seconds} s.`
+      return { problem: problem('upstream_rate_limited', detail, { retry_after: seconds }), headers: retryAfter(seconds) }
     }
     case 'unavailable':
     case 'timeout':
