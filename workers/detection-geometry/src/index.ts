@@ -20,14 +20,16 @@ import { identityPart, requestIdentity } from '../../../shared/upstream/identity
 import { clientForRequest, requireToken } from '../../../shared/upstream/request-client'
 import { callObject } from '../../../shared/fanout/call-object'
 import type { JobAnswer } from '../../../shared/engine/job-runner'
+import { bodyWithin } from '../../../shared/http/body-limit'
 import { imageMeta } from './image-meta'
+import { decodeLimits, type DecodeSettings } from './decode-limits'
 import { progressRoutes } from './progress'
 import { featureDetectionsName, type Detection } from './feature-detections-task'
 import type { Env } from './env'
 
 export { FeatureDetectionsJob } from './feature-detections-job'
 
-const app = createTaskApp<{ Bindings: Env }>('mly-detection-geometry')
+const app = createTaskApp<{ Bindings: Env & DecodeSettings }>('mly-detection-geometry')
 
 // For the jobs Worker: 0 of 1 until a job has the answer (never forwarded by the gateway).
 app.route('/internal/progress', progressRoutes)
@@ -65,10 +67,12 @@ app.get('/v1/map-features/:mapFeatureId/detections', validate('param', z.object(
   return answerJson(result.body, { maxAge: 300, hit: result.requests === 0, upstreamRequests: result.requests })
 })
 
-app.post('/v1/decode', validate('json', decodeBody), (c) => {
+// The body is counted as it is read (413 past MAX_DECODE_BODY_BYTES), the answer bounded by MAX_DECODE_POINTS.
+app.post('/v1/decode', bodyWithin((c) => decodeLimits(c.env).maxBodyBytes), validate('json', decodeBody), (c) => {
   const { geometry, width, height } = c.req.valid('json')
-  const decoded = pixelGeometry(geometry, width, height)
-  if (!decoded.ok) fail(decoded.failure.reason, decoded.failure.detail)
+  const { maxPoints } = decodeLimits(c.env)
+  const decoded = pixelGeometry(geometry, width, height, { maxPoints })
+  if (!decoded.ok) fail(decoded.failure.reason, decoded.failure.detail, decoded.failure.reason === 'too_many_points' ? { limit: maxPoints } : undefined)
   return c.json({ pixel_geometry: decoded.geometry })
 })
 
