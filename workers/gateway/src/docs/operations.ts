@@ -1,0 +1,182 @@
+/**
+ * @module
+ * What the document says of each public route: the request schemas the Workers validate with
+ * (shared/http), the answer schemas (./answers), the words for each parameter, the headers.
+ * Keyed by the router's method and path (`GET /v1/jobs/:jobId`), as PUBLIC_ROUTES writes them.
+ */
+import type { ZodObject, ZodType } from 'zod'
+import { z } from 'zod'
+import { DETECTION_FIELDS, DEFAULT_DETECTION_FIELDS, MAP_FEATURE_FIELDS, mapFeaturePath, mapFeaturesQuery, imageDetectionsPath, sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../../shared/http/task-params'
+import { decodeBody, MAX_GEOMETRY_CHARS, MAX_OBJECT_VALUES } from '../../../../shared/http/validation'
+import { decodeAnswer, featureCollectionAnswer, featureImagesAnswer, health, readiness, imageDetectionsAnswer, jobAccepted, jobStatus, mapFeatureDetectionsAnswer, sequenceDetectionsAnswer } from './answers'
+import { jobBody, jobIdParam } from './requests'
+
+export interface ParamDoc {
+  description: string
+  example?: string
+}
+
+/** One answer other than a problem: its status, words, content types with schemas, headers. */
+export interface AnswerDoc {
+  status: number
+  description: string
+  content?: Record<string, ZodType | { type: 'string' } | { type: 'object' }>
+  headers?: readonly string[]
+}
+
+export interface OperationDoc {
+  summary: string
+  description?: string
+  tag: string
+  request?: { params?: ZodObject; query?: ZodObject; body?: ZodType; headers?: ZodObject }
+  /** Words for every path, query and header parameter, by name. */
+  params?: Record<string, ParamDoc>
+  answers: readonly AnswerDoc[]
+  /** Sends the Mapillary token (`Authorization: OAuth MLY|…`) on when the caller gives one. */
+  clientToken?: boolean
+}
+
+const SEQUENCE = { description: 'Upstream sequence key: 1 to 64 letters, digits, _ or -', example: '3uEM4sYfCH6ZgcEzN0yhbk' }
+const MAP_FEATURE = { description: 'Upstream map feature id: 1 to 20 digits', example: '897467189777867' }
+const IMAGE = { description: 'Upstream image id: 1 to 20 digits', example: '361705751724011' }
+const JOB = { description: 'A job id as POST /v1/jobs answered it: 32 hexadecimal digits', example: '0123456789abcdef0123456789abcdef' }
+
+/** Headers of a task's cacheable answer (shared/http/answer.ts). */
+const TASK_ANSWER_HEADERS = ['Cache-Control', 'X-Cache', 'X-Upstream-Requests'] as const
+
+const json = (schema: ZodType) => ({ 'application/json': schema })
+
+/**
+ * Every public route's documentation, by `METHOD /router/path`. The gateway's own routes
+ * (`/healthz`, `/openapi.json`, `/docs`) are here too.
+ */
+export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
+  'GET /v1/sequences/:sequenceId/detections': {
+    tag: 'Detections',
+    summary: 'Every detection of a sequence',
+    description: 'The sequence in upstream order and, for every image, its detections. A sequence of any length is answered whole.',
+    request: { params: sequenceDetectionsPath, query: sequenceDetectionsQuery },
+    params: {
+      sequenceId: SEQUENCE,
+      fields: { description: `Detection fields, comma-separated, of ${DETECTION_FIELDS.join(', ')} (upstream names); default ${DEFAULT_DETECTION_FIELDS.join(',')}`, example: 'id,value' },
+      pixels: { description: 'true or 1: add pixel_geometry to every detection; false or 0 (default): not', example: 'true' },
+    },
+    answers: [{ status: 200, description: 'The detections', content: json(sequenceDetectionsAnswer), headers: TASK_ANSWER_HEADERS }],
+    clientToken: true,
+  },
+  'GET /v1/map-features': {
+    tag: 'Map features',
+    summary: 'Every map feature in a bounding box',
+    description: "Past the upstream's 2000-per-request cap: every feature whose point lies in the box, edges included, each once. A box too large or too costly to sweep is a 422 naming the limit.",
+    request: { query: mapFeaturesQuery },
+    params: {
+      bbox: { description: 'west,south,east,north in WGS84 degrees; latitudes within ±85.0511, south ≤ north; west > east crosses the antimeridian', example: '12.985,55.585,13.015,55.615' },
+      object_values: { description: `Comma-separated object values to keep (at most ${MAX_OBJECT_VALUES}), passed upstream`, example: 'object--street-light' },
+      fields: { description: `Extra upstream fields for properties, comma-separated, of ${MAP_FEATURE_FIELDS.join(', ')} (id and object_value always)`, example: 'object_type' },
+    },
+    answers: [{ status: 200, description: 'A GeoJSON FeatureCollection', content: { 'application/geo+json': featureCollectionAnswer }, headers: TASK_ANSWER_HEADERS }],
+    clientToken: true,
+  },
+  'GET /v1/map-features/:mapFeatureId/detections': {
+    tag: 'Detections',
+    summary: "A map feature's detections, in their images' pixels",
+    request: { params: mapFeaturePath },
+    params: { mapFeatureId: MAP_FEATURE },
+    answers: [{ status: 200, description: 'Each detection with its image and its pixel geometry in that image', content: json(mapFeatureDetectionsAnswer), headers: TASK_ANSWER_HEADERS }],
+    clientToken: true,
+  },
+  'GET /v1/map-features/:mapFeatureId/images': {
+    tag: 'Map features',
+    summary: 'The images in which a map feature is visible',
+    request: { params: mapFeaturePath },
+    params: { mapFeatureId: MAP_FEATURE },
+    answers: [{ status: 200, description: 'The feature and its images, with their JPEG URLs, in upstream order', content: json(featureImagesAnswer), headers: TASK_ANSWER_HEADERS }],
+    clientToken: true,
+  },
+  'GET /v1/images/:imageId/detections': {
+    tag: 'Detections',
+    summary: "An image's detections, with pixel geometry",
+    request: { params: imageDetectionsPath },
+    params: { imageId: IMAGE },
+    answers: [{ status: 200, description: 'The image (size, JPEG URL) and its detections in its pixels', content: json(imageDetectionsAnswer), headers: TASK_ANSWER_HEADERS }],
+    clientToken: true,
+  },
+  'POST /v1/decode': {
+    tag: 'Detections',
+    summary: 'Decode a detection geometry into image pixels',
+    description: `The same decoding as the detection endpoints, with no upstream call. geometry: base64 Mapbox Vector Tile (at most ${MAX_GEOMETRY_CHARS} characters); width and height: the image's size in pixels.`,
+    request: { body: decodeBody },
+    answers: [{ status: 200, description: 'The geometry in pixels', content: json(decodeAnswer) }],
+  },
+  'POST /v1/jobs': {
+    tag: 'Jobs',
+    summary: 'Run a task as a job that outlives the request',
+    description: "params are the task's synchronous endpoint's path and query parameters by name, checked with the same rules (numbers and booleans stand for their text). A client token in Authorization is kept in the job's memory only.",
+    request: { body: jobBody },
+    answers: [{ status: 202, description: 'Accepted: follow status_url (also in Location)', content: json(jobAccepted), headers: ['Location', 'Cache-Control'] }],
+    clientToken: true,
+  },
+  'GET /v1/jobs/:jobId': {
+    tag: 'Jobs',
+    summary: "A job's state and progress",
+    request: { params: z.object({ jobId: jobIdParam }) },
+    params: { jobId: JOB },
+    answers: [{ status: 200, description: 'The job', content: json(jobStatus), headers: ['Cache-Control'] }],
+  },
+  'GET /v1/jobs/:jobId/result': {
+    tag: 'Jobs',
+    summary: "A finished job's result",
+    description: "Byte for byte the body and content type the synchronous endpoint gives. 409 job_not_ready while the job runs; a failed job answers its problem, with that problem's status.",
+    request: { params: z.object({ jobId: jobIdParam }) },
+    params: { jobId: JOB },
+    answers: [
+      {
+        status: 200,
+        description: "The task's answer",
+        content: {
+          'application/json': z.union([sequenceDetectionsAnswer, imageDetectionsAnswer, featureImagesAnswer]),
+          'application/geo+json': featureCollectionAnswer,
+        },
+      },
+    ],
+  },
+  'GET /v1/jobs/:jobId/events': {
+    tag: 'Jobs',
+    summary: "A job's progress as Server-Sent Events",
+    description: '`retry:`, then `event: progress` with {"done","total"} as work advances, then `event: done` (data: the job status) or `event: failed` (data: the problem), then the stream ends. `: heartbeat` comments while nothing changes. Reconnecting with Last-Event-ID sends only what was not seen.',
+    request: { params: z.object({ jobId: jobIdParam }), headers: z.object({ 'Last-Event-ID': z.string().regex(/^[0-9]+$/).optional() }) },
+    params: { jobId: JOB, 'Last-Event-ID': { description: 'The last event id seen (EventSource sends it when it reconnects)', example: '3' } },
+    answers: [
+      { status: 200, description: 'The event stream', content: { 'text/event-stream': { type: 'string' } } },
+      { status: 204, description: 'Last-Event-ID says the client has seen the end: nothing more (stops EventSource)' },
+    ],
+  },
+  'GET /healthz': {
+    tag: 'Service',
+    summary: 'Whether the gateway and every Worker behind it are up',
+    description: 'Cheap: asks no upstream.',
+    answers: [
+      { status: 200, description: 'All up', content: json(health), headers: ['Cache-Control'] },
+      { status: 503, description: 'Some Worker is down (status degraded)', content: json(health), headers: ['Cache-Control'] },
+    ],
+  },
+  'GET /readyz': {
+    tag: 'Service',
+    summary: 'Whether the upstream answers (readiness)',
+    description: 'The upstream is asked at most once per READY_CHECK_SECONDS per isolate, however often this is called.',
+    answers: [
+      { status: 200, description: 'Ready', content: json(readiness), headers: ['Cache-Control'] },
+      { status: 503, description: 'Not ready: the upstream does not answer, or rejects the server token', content: json(readiness), headers: ['Cache-Control', 'Retry-After'] },
+    ],
+  },
+  'GET /openapi.json': {
+    tag: 'Service',
+    summary: 'This document (OpenAPI 3.1)',
+    answers: [{ status: 200, description: 'The OpenAPI document', content: { 'application/json': { type: 'object' } }, headers: ['Cache-Control'] }],
+  },
+  'GET /docs': {
+    tag: 'Service',
+    summary: 'This document as a readable HTML page (no script, works offline)',
+    answers: [{ status: 200, description: 'The reference', content: { 'text/html': { type: 'string' } }, headers: ['Cache-Control', 'Content-Security-Policy'] }],
+  },
+}
