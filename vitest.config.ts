@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { governorWorker } from './test/support/governor-worker'
 
 // Three kinds of tests:
 // - unit: the pure pieces in shared/ and the Workers, the Graph API stand-in (test/stand-in), the
@@ -27,6 +28,8 @@ export default defineConfig({
                 // Far below production's 45, so the dense district (about 20 requests) needs several slices.
                 SUBREQUEST_BUDGET: '8',
               },
+              // The upstream quota governor the task Worker binds across scripts (GOVERNOR).
+              workers: [governorWorker()],
             },
           })),
         ],
@@ -52,6 +55,8 @@ export default defineConfig({
                 // in one, so the eviction and failure tests watch one object's slices.
                 MIN_ITEMS_PER_SHARD: '300',
               },
+              // The upstream quota governor the task Worker binds across scripts (GOVERNOR).
+              workers: [governorWorker()],
             },
           })),
         ],
@@ -72,6 +77,8 @@ export default defineConfig({
                 MAPILLARY_GRAPH_URL: inject<string>('upstreamUrl'),
                 MAPILLARY_ACCESS_TOKEN: 'MLY|4242424242|0123456789abcdef0123456789abcdef',
               },
+              // The upstream quota governor the task Worker binds across scripts (GOVERNOR).
+              workers: [governorWorker()],
             },
           })),
         ],
@@ -96,6 +103,8 @@ export default defineConfig({
                 // Far below production's 45, so a feature seen in a few dozen images takes several slices per object.
                 SUBREQUEST_BUDGET: '10',
               },
+              // The upstream quota governor the task Worker binds across scripts (GOVERNOR).
+              workers: [governorWorker()],
             },
           })),
         ],

@@ -72,3 +72,26 @@ describe('faults', () => {
     expect(configPatchSchema.safeParse({ script: ['boom'] }).success).toBe(false)
   })
 })
+
+describe('code-4 storm', () => {
+  it('answers the app limit (403, code 4, Retry-After the seconds left) for its seconds, then nothing', async () => {
+    const f = new FaultInjector()
+    const t0 = Date.now()
+    f.configure({ code4Storm: { seconds: 10 } })
+    const res = f.storm(t0 + 2500)!
+    expect(res.status).toBe(403)
+    expect(res.headers.get('retry-after')).toBe('8')
+    expect((await res.json()).error).toMatchObject({ code: 4, is_transient: true, message: 'Application request limit reached', type: 'MLYApiException' })
+    expect(f.storm(t0 + 10_001)).toBeUndefined()
+    f.configure({ code4Storm: null })
+    expect(f.storm(t0 + 1)).toBeUndefined()
+  })
+
+  it('can storm without Retry-After', () => {
+    const f = new FaultInjector()
+    f.configure({ code4Storm: { seconds: 5, retryAfter: false } })
+    const res = f.storm()!
+    expect(res.status).toBe(403)
+    expect(res.headers.has('retry-after')).toBe(false)
+  })
+})

@@ -13,7 +13,7 @@
  */
 import { z } from 'zod'
 import { Rng } from './prng'
-import { rateLimited, serverError } from './graph-errors'
+import { appLimitReached, rateLimited, serverError } from './graph-errors'
 import { MAX_CROWD } from './crowd'
 
 export const ROUTE_KINDS = ['image_ids', 'entity', 'detections', 'map_features'] as const
@@ -42,6 +42,7 @@ export const configPatchSchema = z
     pile: z.object({ lon: z.number().min(-180).max(180), lat: z.number().min(-85).max(85), count: z.number().int().min(1).max(10_000) }).strict().nullable(),
     crowd: z.object({ count: z.number().int().min(1).max(MAX_CROWD) }).strict().nullable(),
     rejectTokens: z.array(z.string().regex(/^h:[0-9a-f]{8}$/)).max(100),
+    code4Storm: z.object({ seconds: z.number().min(0).max(3600), retryAfter: z.boolean().optional() }).strict().nullable(),
   })
   .partial()
   .strict()
@@ -74,6 +75,12 @@ export interface SandboxConfig {
    * `tokenHash`), never in clear: lets a test reject one client's token while the server's works.
    */
   rejectTokens: string[]
+  /**
+   * A code-4 storm: for `seconds` from when it was configured, every Graph request answers the
+   * app limit (HTTP 403, code 4, as the real service), with `Retry-After` the seconds left (unless
+   * `retryAfter: false`). `until` is when it ends (ms since the epoch), filled in by configure.
+   */
+  code4Storm: { seconds: number; retryAfter?: boolean; until?: number } | null
 }
 
 export const DEFAULT_CONFIG: SandboxConfig = {
@@ -92,6 +99,7 @@ export const DEFAULT_CONFIG: SandboxConfig = {
   pile: null,
   crowd: null,
   rejectTokens: [],
+  code4Storm: null,
 }
 
 export interface LatencyVars {
@@ -117,7 +125,15 @@ export class FaultInjector {
       ;(this.config as unknown as Record<string, unknown>)[k] = value === null ? DEFAULT_CONFIG[k] : value
     }
     if (patch.seed !== undefined) this.rng = new Rng(this.config.seed)
+    if (this.config.code4Storm && patch.code4Storm) this.config.code4Storm = { ...this.config.code4Storm, until: Date.now() + this.config.code4Storm.seconds * 1000 }
     return this.config
+  }
+
+  /** While a code-4 storm lasts, its answer (the app limit); else undefined. */
+  storm(now = Date.now()): Response | undefined {
+    const s = this.config.code4Storm
+    if (!s?.until || now >= s.until) return undefined
+    return appLimitReached(s.retryAfter === false ? undefined : Math.max(1, Math.ceil((s.until - now) / 1000)))
   }
 
   reset(): void {

@@ -8,7 +8,7 @@ import { Rng } from './prng'
 
 export interface GraphError {
   message: string
-  type: 'OAuthException' | 'GraphMethodException'
+  type: 'OAuthException' | 'GraphMethodException' | 'MLYApiException'
   code: number
   error_subcode?: number
   is_transient?: boolean
@@ -85,6 +85,18 @@ export function rateLimited(retryAfterSeconds: number): Response {
     429,
     { message: 'Application request limit reached', type: 'OAuthException', code: 4, is_transient: true },
     { 'retry-after': String(retryAfterSeconds) },
+  )
+}
+
+/**
+ * The app's quota spent, as the real service answers it (HTTP 403, code 4, JOSM's recorded
+ * fixtures), with a Retry-After when given.
+ */
+export function appLimitReached(retryAfterSeconds?: number): Response {
+  return graphErrorResponse(
+    403,
+    { message: 'Application request limit reached', type: 'MLYApiException', code: 4, is_transient: true },
+    retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {},
   )
 }
 

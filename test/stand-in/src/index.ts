@@ -139,6 +139,11 @@ function graph(kind: RouteKind | 'other', handler: Handler) {
       if (token === null) return (res = missingToken())
       const valid = env.SANDBOX_TOKEN ? token === env.SANDBOX_TOKEN : token.startsWith('MLY|') && token.length > 4
       if (!valid || rejected(token)) return (res = invalidToken())
+      const storm = faults.storm()
+      if (storm) {
+        stats.fault('code4_storm')
+        return (res = storm)
+      }
       const fault = faults.decide(kind)
       if (fault !== 'ok') {
         stats.fault(fault)

@@ -7,6 +7,21 @@ import { hash32 } from './prng'
 import type { RouteKind } from './faults'
 
 export const URLS_KEPT = 500
+export const TIMES_KEPT = 50_000
+
+/**
+ * Most of the sorted `times` within any window of `spanMs` (a window [t, t + spanMs)).
+ * @example maxInWindow([0, 10, 59_999, 60_000], 60_000) // 3
+ */
+export function maxInWindow(times: readonly number[], spanMs: number): number {
+  let best = 0
+  let lo = 0
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi]! - times[lo]! >= spanMs) lo++
+    best = Math.max(best, hi - lo + 1)
+  }
+  return best
+}
 
 export interface StatsSnapshot {
   /** Graph requests (control routes not counted). */
@@ -26,6 +41,14 @@ export interface StatsSnapshot {
   urls: string[]
   /** Most requests in flight at once. */
   maxInFlight: number
+  /**
+   * When each Graph request arrived (ms since the epoch, the last {@link TIMES_KEPT}), by the
+   * budget it spends upstream (search: `/map_features`, `/images`; entity: the rest), so a test
+   * can count requests in any 60-s window (see {@link maxInWindow}).
+   */
+  times: { entity: number[]; search: number[] }
+  /** Graph requests per minute (`YYYY-MM-DDTHH:MM`), by budget. */
+  perMinute: Record<string, { entity: number; search: number }>
   since: string
 }
 
@@ -62,6 +85,8 @@ export class Stats {
       tokensSeen: [],
       urls: [],
       maxInFlight: 0,
+      times: { entity: [], search: [] },
+      perMinute: {},
       since: new Date().toISOString(),
     }
     this.tokens = new Set()
@@ -82,6 +107,13 @@ export class Stats {
         s.tokensSeen.push(h)
       }
     }
+    const now = Date.now()
+    const budget = url.pathname === '/map_features' || url.pathname === '/images' ? 'search' : 'entity'
+    s.times[budget].push(now)
+    if (s.times[budget].length > TIMES_KEPT) s.times[budget].splice(0, s.times[budget].length - TIMES_KEPT)
+    const minute = new Date(now).toISOString().slice(0, 16)
+    const m = (s.perMinute[minute] ??= { entity: 0, search: 0 })
+    m[budget]++
     s.urls.push(redactUrl(url))
     if (s.urls.length > URLS_KEPT) s.urls.splice(0, s.urls.length - URLS_KEPT)
     this.inFlight++
