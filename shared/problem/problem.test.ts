@@ -26,6 +26,12 @@ const STATUSES = {
   incomplete_result: 502,
   subrequest_budget_exceeded: 503,
   internal_error: 500,
+  api_key_required: 401,
+  invalid_api_key: 401,
+  rate_limited: 429,
+  uri_too_long: 414,
+  deadline_exceeded: 503,
+  service_unavailable: 503,
 } as const satisfies Record<ProblemCode, number>
 const CODES = Object.keys(STATUSES) as ProblemCode[]
 
