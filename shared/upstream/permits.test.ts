@@ -132,3 +132,12 @@ describe('GovernedPermits', () => {
     expect(clock.now).toBe(2000)
   })
 })
+
+describe('GovernedPermits, first ask', () => {
+  it('starts from firstAsk when given (a sweep slice that means to spend its budget)', async () => {
+    const g = fakeGovernor()
+    const permits = new GovernedPermits(async () => g.stub, { firstAsk: 8, limit: 45, now: g.now, sleep: g.sleep })
+    for (let i = 0; i < 45; i++) await permits.take('entity')
+    expect(g.asks.map((a) => a.count)).toEqual([8, 16, 21])
+  })
+})

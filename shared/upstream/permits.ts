@@ -47,6 +47,8 @@ export interface GovernedPermitsOptions {
   maxWaitMs?: number
   /** Most permits asked at once. Default 32. */
   maxBatch?: number
+  /** The first ask (then doubled each time). Default 2: a client that makes one or two fetches wastes none. */
+  firstAsk?: number
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -78,7 +80,7 @@ export class GovernedPermits implements PermitSource {
   readonly #sleep: (ms: number) => Promise<void>
   readonly #held: Record<PermitKind, Held> = { entity: { count: 0, until: 0 }, search: { count: 0, until: 0 } }
   readonly #asking: Partial<Record<PermitKind, Promise<Grant>>> = {}
-  #nextAsk = 2
+  #nextAsk: number
   #asked = 0
   #pausedUntil = 0
   /** Object calls made (acquire and report), for tests and logs. */
@@ -89,6 +91,7 @@ export class GovernedPermits implements PermitSource {
     this.#limit = opts.limit ?? Number.POSITIVE_INFINITY
     this.#maxWaitMs = opts.maxWaitMs ?? 5000
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 32)
+    this.#nextAsk = Math.max(1, opts.firstAsk ?? 2)
     this.#now = opts.now ?? Date.now
     this.#sleep = opts.sleep ?? defaultSleep
   }

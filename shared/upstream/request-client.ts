@@ -107,17 +107,21 @@ export function clientForRequest(
  */
 export function sliceClient(settings: UpstreamSettings, clientToken: string | undefined, overrides: Partial<GraphClientOptions> = {}): GraphClient | null {
   const auth = tokenFrom(clientToken ? `OAuth ${clientToken}` : undefined, settings.MAPILLARY_ACCESS_TOKEN)
-  return auth ? build(settings, auth, overrides) : null
+  // A slice means to spend its budget: its permits come in fewer, larger batches.
+  return auth ? build(settings, auth, overrides, SLICE_FIRST_ASK) : null
 }
 
-function build(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, overrides: Partial<GraphClientOptions>): GraphClient {
+/** A sweep slice's first ask for permits (a request's is 2: most requests make one or two fetches). */
+const SLICE_FIRST_ASK = 8
+
+function build(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, overrides: Partial<GraphClientOptions>, firstAsk?: number): GraphClient {
   const budget = overrides.subrequestBudget ?? subrequestBudget(settings)
   return new GraphClient({
     baseUrl: settings.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
     token: auth.token,
     tokenSource: auth.source,
     subrequestBudget: budget,
-    ...governedBy(settings, auth, budget, overrides.maxRetryAfterSeconds),
+    ...governedBy(settings, auth, { limit: budget, ...(firstAsk ? { firstAsk } : {}) }, overrides.maxRetryAfterSeconds),
     ...overrides,
   })
 }
@@ -129,11 +133,11 @@ export const MAX_PERMIT_WAIT_MS = 5000
  * Every client built here takes its permits from the governor object of its upstream identity
  * (`server`, or `client:<hash>`: a client's token gets its own bucket, named never by the token).
  */
-function governedBy(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, budget: number, maxRetryAfterSeconds: number | undefined): Pick<GraphClientOptions, 'permits'> {
+function governedBy(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, batches: { limit: number; firstAsk?: number }, maxRetryAfterSeconds: number | undefined): Pick<GraphClientOptions, 'permits'> {
   const governor = settings.GOVERNOR
   if (!governor) return {}
   let named: Promise<GovernorStub> | undefined
   const stub = () => (named ??= upstreamIdentity(auth.source === 'client' ? auth.token : undefined, settings).then((identity) => governor.getByName(identity) as unknown as GovernorStub))
   const maxWaitMs = Math.min(MAX_PERMIT_WAIT_MS, (maxRetryAfterSeconds ?? Infinity) * 1000)
-  return { permits: new GovernedPermits(stub, { limit: budget, maxWaitMs }) }
+  return { permits: new GovernedPermits(stub, { ...batches, maxWaitMs }) }
 }

@@ -44,6 +44,6 @@ export function governorWorker(vars: Record<string, string> = {}) {
     scriptPath: path.resolve(OUT),
     compatibilityDate: config.compatibility_date!,
     bindings: { ...(config.vars as Record<string, string>), ...vars },
-    durableObjects: Object.fromEntries(config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }])),
+    durableObjects: Object.fromEntries(config.durable_objects.bindings.map((b: { name: string; class_name: string }) => [b.name, { className: b.class_name, useSQLite: true }])),
   }
 }

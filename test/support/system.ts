@@ -14,6 +14,9 @@ export const TASK_CONFIGS = [
   'workers/jobs/wrangler.toml',
 ] as const
 
+/** The upstream quota governor, which every task Worker binds across scripts (GOVERNOR). */
+export const GOVERNOR_CONFIG = 'workers/governor/wrangler.toml'
+
 /** A token the stand-in accepts; tests assert it never leaks. */
 export const SERVER_TOKEN = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
 
@@ -48,6 +51,9 @@ export interface SandboxStats {
   statuses: Record<string, number>
   faults: Record<string, number>
   urls: string[]
+  /** Each Graph request's arrival (ms), by the upstream budget it spends (test/stand-in/src/stats.ts). */
+  times: { entity: number[]; search: number[] }
+  perMinute: Record<string, { entity: number; search: number }>
 }
 
 export interface SystemOptions {
@@ -55,6 +61,8 @@ export interface SystemOptions {
   vars?: Record<string, string>
   /** Server token; `null` starts the task Workers with none. */
   token?: string | null
+  /** Vars of the quota governor (e.g. a small UPSTREAM_RATE_PER_MINUTE). */
+  governorVars?: Record<string, string>
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -64,6 +72,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const gateway = createTestHarness({
     workers: [
       { configPath: 'wrangler.toml' },
+      { configPath: GOVERNOR_CONFIG, ...(opts.governorVars ? { vars: opts.governorVars } : {}) },
       ...TASK_CONFIGS.map((configPath) => ({
         configPath,
         vars: { MAPILLARY_GRAPH_URL: upstream.origin, ...opts.vars },

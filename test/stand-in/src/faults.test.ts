@@ -81,7 +81,7 @@ describe('code-4 storm', () => {
     const res = f.storm(t0 + 2500)!
     expect(res.status).toBe(403)
     expect(res.headers.get('retry-after')).toBe('8')
-    expect((await res.json()).error).toMatchObject({ code: 4, is_transient: true, message: 'Application request limit reached', type: 'MLYApiException' })
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 4, is_transient: true, message: 'Application request limit reached', type: 'MLYApiException' })
     expect(f.storm(t0 + 10_001)).toBeUndefined()
     f.configure({ code4Storm: null })
     expect(f.storm(t0 + 1)).toBeUndefined()

@@ -27,6 +27,14 @@ import type { Env } from './env'
 export const DEFAULT_RATES = { entity: 40_000, search: 8_000 } as const
 
 const STATE_KEY = 'bucket'
+const COUNTS_KEY = 'counts'
+
+/** What the object has done since it was created: its calls, and the permits it granted. */
+export interface GovernorCounts {
+  calls: number
+  granted: Record<PermitKind, number>
+  reports: number
+}
 
 /** The bucket's options from the Worker's settings. */
 export function bucketOptions(env: Partial<Pick<Env, 'UPSTREAM_RATE_PER_MINUTE' | 'UPSTREAM_SEARCH_RATE_PER_MINUTE'>>): BucketOptions {
@@ -52,17 +60,21 @@ export function bucketOptions(env: Partial<Pick<Env, 'UPSTREAM_RATE_PER_MINUTE' 
 export class UpstreamGovernor extends DurableObject<Env> {
   readonly #opts: BucketOptions
   #state: BucketState
+  #counts: GovernorCounts
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     this.#opts = bucketOptions(env)
     this.#state = (ctx.storage.kv.get(STATE_KEY) as BucketState | undefined) ?? initialState(this.#opts.rates, this.#opts, Date.now())
+    this.#counts = (ctx.storage.kv.get(COUNTS_KEY) as GovernorCounts | undefined) ?? { calls: 0, granted: { entity: 0, search: 0 }, reports: 0 }
   }
 
   /** Up to `count` permits of `kind` (1 to 64), or none and how long to wait. */
   acquire(kind: PermitKind, count: number): Grant {
     if (!PERMIT_KINDS.includes(kind)) throw new TypeError(`UpstreamGovernor: unknown permit kind ${String(kind)}`)
     const { state, grant } = acquire(this.#state, this.#opts, kind, Number.isFinite(count) ? count : 1, Date.now())
+    this.#counts.calls++
+    this.#counts.granted[kind] += grant.granted
     this.#save(state)
     return grant
   }
@@ -70,18 +82,22 @@ export class UpstreamGovernor extends DurableObject<Env> {
   /** The upstream answered code 4: pause everyone of this identity (its Retry-After, else exponentially). */
   report(retryAfterSeconds?: number): Grant {
     const now = Date.now()
+    this.#counts.calls++
+    this.#counts.reports++
     this.#save(report(this.#state, this.#opts, typeof retryAfterSeconds === 'number' ? retryAfterSeconds : undefined, now))
     return pauseOf(this.#state, this.#opts, now)
   }
 
-  /** The pause left, without taking anything (for readiness and tests). */
-  status(): Grant & { strikes: number } {
-    return { ...pauseOf(this.#state, this.#opts, Date.now()), strikes: this.#state.strikes }
+  /** The pause left and what the object has done, without taking anything (for readiness and tests). */
+  status(): Grant & { strikes: number; counts: GovernorCounts } {
+    return { ...pauseOf(this.#state, this.#opts, Date.now()), strikes: this.#state.strikes, counts: structuredClone(this.#counts) }
   }
 
   #save(state: BucketState): void {
     this.#state = state
+    // One implicit transaction: the state and the counts are written together.
     this.ctx.storage.kv.put(STATE_KEY, state)
+    this.ctx.storage.kv.put(COUNTS_KEY, this.#counts)
   }
 }
 
