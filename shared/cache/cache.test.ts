@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { cached, cachedText, cacheKey, clampTtl, TTL, type KVLike } from './kv-cache'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { cached, cachedText, cacheKey, clampTtl, readKept, TTL, writeKept, type KVLike } from './kv-cache'
 
 /** In-memory KVLike that records puts; `failGet`/`failPut` simulate an unreachable KV. */
 function memoryKv(opts: { failGet?: boolean; failPut?: boolean } = {}) {
@@ -185,5 +185,84 @@ describe('the 25 MiB value limit, in UTF-8 bytes', () => {
   it('counts two bytes for an é: 12.5 Mi of them fit, one more byte does not', async () => {
     expect(await stored('é'.repeat(12.5 * MiB))).toBe(true)
     expect(await stored('é'.repeat(12.5 * MiB) + 'x')).toBe(false)
+  })
+})
+
+/** memoryKv with metadata, as KVNamespace's getWithMetadata answers it. */
+function metadataKv() {
+  const map = new Map<string, { text: string; metadata: unknown; ttl?: number }>()
+  const kv: KVLike = {
+    async get(key) {
+      return map.get(key)?.text ?? null
+    },
+    async getWithMetadata(key) {
+      const e = map.get(key)
+      return { value: e?.text ?? null, metadata: e?.metadata ?? null }
+    },
+    async put(key, text, o) {
+      map.set(key, { text, metadata: o?.metadata, ttl: o?.expirationTtl })
+    },
+  }
+  return { kv, map }
+}
+
+// Issue 9: an answer without URLs answers while the upstream fails, marked stale with its age.
+describe('stale-if-error', () => {
+  const down = new Error('upstream down')
+  const gone = new Error('not found')
+  const staleIfError = { seconds: 7 * 86400, when: (e: unknown) => e === down }
+  const at = (ms: number) => vi.spyOn(Date, 'now').mockReturnValue(ms)
+  afterEach(() => vi.restoreAllMocks())
+
+  it('keeps the value TTL + the stale window, with the time it was written', async () => {
+    const { kv, map } = metadataKv()
+    at(1_000_000)
+    expect(await cached(kv, 'k', 3600, async () => ({ n: 1 }), { staleIfError })).toEqual({ value: { n: 1 }, hit: false })
+    expect(map.get('k')).toEqual({ text: '{"n":1}', metadata: { written: 1_000_000 }, ttl: 3600 + 7 * 86400 })
+  })
+
+  it('answers a fresh hit within the TTL without producing', async () => {
+    const { kv } = metadataKv()
+    at(0)
+    await cachedText(kv, 'k', 3600, async () => 'one', { staleIfError })
+    at(3599_999)
+    expect(await cachedText(kv, 'k', 3600, async () => 'two', { staleIfError })).toEqual({ text: 'one', hit: true })
+  })
+
+  it('past the TTL produces again, and answers the kept value, stale with its age, when that fails as `when` says', async () => {
+    const { kv, map } = metadataKv()
+    at(0)
+    await cached(kv, 'k', 3600, async () => [1], { staleIfError })
+    at(3600_000 + 5_500)
+    expect(await cached(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).toEqual({ value: [1], hit: true, stale: { ageSeconds: 3605 } })
+    expect(await cachedText(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).toEqual({ text: '[1]', hit: true, stale: { ageSeconds: 3605 } })
+    // Another failure propagates.
+    await expect(cached(kv, 'k', 3600, async () => Promise.reject(gone), { staleIfError })).rejects.toBe(gone)
+    // A success replaces it, written now.
+    expect(await cached(kv, 'k', 3600, async () => [2], { staleIfError })).toEqual({ value: [2], hit: false })
+    expect(map.get('k')!.metadata).toEqual({ written: 3605_500 })
+  })
+
+  it('propagates the failure when nothing is kept', async () => {
+    const { kv } = metadataKv()
+    await expect(cachedText(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).rejects.toBe(down)
+  })
+
+  it('treats an entry written without a time (before stale-if-error) as fresh until KV expires it', async () => {
+    const { kv, map } = metadataKv()
+    map.set('k', { text: '"old"', metadata: null })
+    at(10 ** 12)
+    expect(await cached(kv, 'k', 60, async () => 'new', { staleIfError })).toEqual({ value: 'old', hit: true })
+  })
+
+  it('readKept and writeKept: a long-lived fact with its age', async () => {
+    const { kv, map } = metadataKv()
+    at(1_000)
+    await writeKept(kv, 'size', '{"width":4032,"height":3024}', 30 * 86400)
+    expect(map.get('size')).toEqual({ text: '{"width":4032,"height":3024}', metadata: { written: 1_000 }, ttl: 30 * 86400 })
+    at(61_999)
+    expect(await readKept(kv, 'size')).toEqual({ text: '{"width":4032,"height":3024}', ageSeconds: 60 })
+    expect(await readKept(kv, 'nothing')).toBeNull()
+    expect(await readKept(undefined, 'size')).toBeNull()
   })
 })

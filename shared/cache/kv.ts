@@ -7,6 +7,8 @@
 export interface KVLike {
   get(key: string, type: 'text'): Promise<string | null>
   put(key: string, value: string, opts?: { expirationTtl?: number; metadata?: unknown }): Promise<void>
+  /** The value and the metadata it was put with (stale-if-error reads when it was written); optional for fakes. */
+  getWithMetadata?(key: string, type: 'text'): Promise<{ value: string | null; metadata: unknown }>
 }
 
 /** Workers KV limits (docs/workers-platform.md). */

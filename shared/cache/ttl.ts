@@ -20,4 +20,20 @@ export const TTL = {
   entityNoUrls: 86400,
   /** Anything with thumbnail URLs: they expire upstream, so minutes, not hours. */
   withThumbUrls: 300,
+  /** An image's width and height: they never change, so a month, kept apart from its URL. */
+  imageSize: 30 * 86400,
+} as const
+
+/**
+ * How long an answer without URLs is kept past its TTL, to answer (stale, with `Age`) while the
+ * upstream fails. Never for anything holding a URL: it would be expired.
+ *
+ * @example
+ * await cachedText(kv, key, TTL.detections, produce, { staleIfError: { seconds: STALE_IF_ERROR.detections, when: isUpstreamTrouble } })
+ */
+export const STALE_IF_ERROR = {
+  /** A week past the day of detections (the sequence answer, an image's or a feature's list). */
+  detections: 7 * 86400,
+  /** A day past the hour of a box's features. */
+  mapFeaturesBbox: 86400,
 } as const

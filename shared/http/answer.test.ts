@@ -33,3 +33,22 @@ describe('answerJson', () => {
     expect(res.headers.get('cache-control')).toBe('public, max-age=3600')
   })
 })
+
+describe('a stale answer (stale-if-error)', () => {
+  it('says X-Cache: stale with its Age, and that no cache should keep it', async () => {
+    const res = answerJson('{"a":1}', { maxAge: 3600, hit: true, stale: { ageSeconds: 4000 } })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('{"a":1}')
+    expect(Object.fromEntries(res.headers)).toEqual({
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-cache': 'stale',
+      age: '4000',
+      'x-upstream-requests': '0',
+    })
+  })
+
+  it('has no Age when fresh', () => {
+    expect(answerJson('1', { maxAge: 60, hit: true }).headers.has('age')).toBe(false)
+  })
+})
