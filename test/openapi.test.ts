@@ -5,7 +5,8 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { describe, expect, it } from 'vitest'
-import { openApiDocument, type OpenApiDocument } from '../workers/gateway/src/docs/document'
+import type { OpenApiDocument } from '../workers/gateway/src/docs/document'
+import { openApiDocument } from '../workers/gateway/src/docs/served-document'
 import { ended, submitted } from './support/jobs'
 import { useSystem } from './support/system'
 

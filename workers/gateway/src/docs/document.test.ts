@@ -10,7 +10,8 @@ import { boxTooCostly } from '../../../map-features/src/box-limits'
 import { isJobId, newJobId } from '../../../jobs/src/job-id'
 import { PUBLIC_ROUTES } from '../routes'
 import { docs } from './index'
-import { openApiDocument, openApiPath, type OpenApiDocument, type OpenApiOperation } from './document'
+import { buildOpenApiDocument, openApiPath, type OpenApiDocument, type OpenApiOperation } from './document'
+import { openApiDocument } from './served-document'
 import { OPERATIONS } from './operations'
 import { PROBLEM_CODES, ROUTE_PROBLEMS } from './problems'
 import { JOB_PARAMS, jobIdParam } from './requests'
@@ -42,6 +43,10 @@ const responseSchema = (path: string, method: string, status: number, type = 'ap
 const requestSchema = (path: string) => doc.paths[path]!.post!.requestBody!.content['application/json']!.schema
 
 describe('the OpenAPI document', () => {
+  it('is served as generated from the schemas now (else: npx vitest run --project unit workers/gateway/src/docs -u)', async () => {
+    await expect(`${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`).toMatchFileSnapshot('./openapi.generated.json')
+  })
+
   it('is a valid OpenAPI 3.1 document served from the origin it is asked on', async () => {
     expect(doc.openapi).toBe('3.1.0')
     expect(doc.servers).toEqual([{ url: 'https://api.example' }])

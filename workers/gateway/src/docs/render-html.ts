@@ -1,8 +1,9 @@
 /**
  * @module
  * The OpenAPI document as one readable HTML page, rendered here on the server: no script, no
- * outside resource, every text from the document escaped. A bundled viewer (Swagger UI, Redoc,
- * Scalar) would be a megabyte or more of script for a page this renderer makes in a few KB of code.
+ * outside resource, every text from the document escaped. A bundled viewer would cost far more than
+ * the page it shows (files of the npm packages, 2026-12-01): Swagger UI 5.35 2.2 MB (bundle, preset,
+ * CSS), Redoc 3.0 1.1 MB, Scalar 1.76 3.9 MB; this renderer is a few KB and the page about 100 KB.
  */
 import type { OpenApiDocument, OpenApiOperation, OpenApiParameter, OpenApiResponse } from './document'
 
