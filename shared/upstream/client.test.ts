@@ -407,11 +407,22 @@ describe('GraphClient with an upstream quota governor (permits)', () => {
   it('reports a code 4 (the app limit) with its Retry-After, then stops when the pause is refused', async () => {
     const p = permitsLog(1, 20)
     const appLimit = json(403, { error: { message: 'Application request limit reached', type: 'MLYApiException', is_transient: true, code: 4 } }, { 'retry-after': '2' })
-    const { client, calls } = setup([appLimit, json(200, {})], { permits: p.permits })
+    const { client, calls, sleeps } = setup([appLimit, json(200, {})], { permits: p.permits })
     const e = await failure(client.get('/1'))
     expect(p.reported).toEqual([2])
     expect(calls).toHaveLength(1)
+    expect(sleeps).toEqual([]) // no wait of its own: the governor's pause decides
     expect(e).toMatchObject({ reason: 'rate_limited', retryAfterSeconds: 20, paced: true })
+  })
+
+  it('after a code 4, tries again as soon as the governor grants a permit (a short pause waited out there)', async () => {
+    const p = permitsLog()
+    const appLimit = json(403, { error: { message: 'Application request limit reached', code: 4, is_transient: true } })
+    const { client, calls, sleeps } = setup([appLimit, json(200, { id: '1' })], { permits: p.permits })
+    await expect(client.get('/1')).resolves.toEqual({ id: '1' })
+    expect(p.reported).toEqual([undefined])
+    expect(calls).toHaveLength(2)
+    expect(sleeps).toEqual([])
   })
 
   it('does not report other throttling (a 429 without code 4) nor other failures', async () => {

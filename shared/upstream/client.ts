@@ -151,9 +151,16 @@ export class GraphClient {
           ...(outcome.paced ? { paced: true } : {}),
         })
       if (f.reason !== 'budget_exhausted') this.#lastFailure = fail()
-      // The app's quota is spent: the governor pauses everyone of this identity, this call too.
-      if (f.graphCode === APP_LIMIT_CODE && this.#permits) await this.#permits.report(f.retryAfterSeconds)
-      if (!f.retryable || attempt >= this.#maxAttempts) throw fail()
+      if (!f.retryable || attempt >= this.#maxAttempts) {
+        if (f.graphCode === APP_LIMIT_CODE && this.#permits) await this.#permits.report(f.retryAfterSeconds)
+        throw fail()
+      }
+      if (f.graphCode === APP_LIMIT_CODE && this.#permits) {
+        // The app's quota is spent: the governor pauses everyone of this identity, this call too.
+        // No wait of our own: the next permit waits out a short pause, or refuses a long one (503).
+        await this.#permits.report(f.retryAfterSeconds)
+        continue
+      }
       let delay = backoffDelay(attempt, this.#baseDelayMs, this.#maxDelayMs, this.#random)
       if (f.retryAfterSeconds !== undefined) {
         // The upstream asks for more patience than one invocation can afford: report, don't wait.
