@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { jobRequest } from '../../../shared/http/task-params'
 import { etagged, PUBLIC_ROUTES } from './routes'
 
 describe('etagged', () => {
@@ -17,6 +18,32 @@ describe('etagged', () => {
       ['/v1/jobs/:jobId', 'GET', 'JOBS'],
       ['/v1/jobs/:jobId/result', 'GET', 'JOBS'],
       ['/v1/jobs/:jobId/events', 'GET', 'JOBS'],
+    ])
+  })
+})
+
+describe('the job a route goes on as past the deadline', () => {
+  const job = (path: string) => PUBLIC_ROUTES.find((r) => r.path === path)!.job!
+
+  it('asks the same question: the job’s synchronous path is the request’s', () => {
+    const cases: [string, Record<string, string>, string][] = [
+      ['/v1/sequences/:sequenceId/detections', { sequenceId: 'NXXERQlJzUT20ZJZEHg4bf' }, 'fields=id%2Cvalue&pixels=true'],
+      ['/v1/map-features', {}, 'bbox=-79.54%2C8.94%2C-79.52%2C8.96&object_values=object--street-light&fields=object_type'],
+      ['/v1/map-features/:mapFeatureId/images', { mapFeatureId: '897467189777867' }, ''],
+    ]
+    for (const [route, params, query] of cases) {
+      const spec = job(route)
+      const made = jobRequest(spec.task, spec.params(params, new URLSearchParams(query)))
+      const path = route.replace(/:(\w+)/, (_, name: string) => params[name]!)
+      expect(made, route).toEqual({ ok: true, path: query ? `${path}?${query}` : path })
+    }
+  })
+
+  it('is there for the fan-outs that have a job task, not for one image or a decode', () => {
+    expect(PUBLIC_ROUTES.filter((r) => r.job).map((r) => [r.path, r.job!.task])).toEqual([
+      ['/v1/sequences/:sequenceId/detections', 'sequence-detections'],
+      ['/v1/map-features', 'map-features'],
+      ['/v1/map-features/:mapFeatureId/images', 'feature-images'],
     ])
   })
 })
