@@ -3,38 +3,33 @@
  * `npm start`: the gateway, every task Worker and the jobs Worker on workerd (wrangler dev), gateway on PORT.
  * With neither MAPILLARY_GRAPH_URL nor MAPILLARY_ACCESS_TOKEN set, it first starts the bundled
  * Graph API stand-in (test/stand-in) and points the task Workers at it, so everything works offline.
+ *
+ * State: each upstream's KV and Durable Objects in a directory of its own (scripts/local-state.mjs),
+ * logs bounded at start. Signals: SIGINT, SIGTERM and SIGHUP, or the parent going away (npm killed,
+ * which takes its `sh -c` along without telling us), stop every wrangler and workerd it started
+ * before it exits.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { boundLocalLogs, DEFAULT_GRAPH_URL, LOG_DIR, prepareStateDir, readSettings, SANDBOX_TOKEN, STAND_IN_STATE, STATE_ROOT } from './local-state.mjs'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const wrangler = path.join(root, 'node_modules', '.bin', 'wrangler')
-// The Workers behind the gateway: the four tasks, and jobs (which calls the four).
-const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs']
-const SANDBOX_TOKEN = 'MLY|sandbox|local-stand-in'
+// The Workers behind the gateway: the upstream quota governor (when it exists: every task Worker
+// binds its object by script_name), the four tasks, and jobs (which calls the four).
+const TASKS = [
+  ...(existsSync(path.join(root, 'workers/governor/wrangler.toml')) ? ['governor'] : []),
+  'sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs',
+]
+/** How long wrangler and workerd get to stop after SIGTERM before they are killed. */
+const STOP_GRACE_MS = 5000
 
-/** `.dev.vars` at the root, then the process environment (the environment wins). */
-function settings() {
-  const file = path.join(root, '.dev.vars')
-  const fromFile = {}
-  if (existsSync(file)) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const m = line.match(/^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/)
-      if (m) fromFile[m[1]] = m[2]
-    }
-  }
-  const pick = (k) => process.env[k] ?? fromFile[k]
-  return {
-    port: Number(pick('PORT') ?? 8787),
-    graphUrl: pick('MAPILLARY_GRAPH_URL'),
-    token: pick('MAPILLARY_ACCESS_TOKEN'),
-    sandboxPort: Number(pick('SANDBOX_PORT') ?? 8799),
-    corsOrigins: pick('CORS_ORIGINS'),
-    budget: pick('SUBREQUEST_BUDGET'),
-  }
-}
+// Each run gets a dev registry of its own, so that another `npm start` or test run on this
+// machine (same Worker names) neither answers our service bindings nor has its answered by us.
+const registry = mkdtempSync(path.join(tmpdir(), 'mly-edge-registry-'))
 
 // Only what wrangler itself needs, plus our settings: with CLOUDFLARE_INCLUDE_PROCESS_ENV every
 // variable of the child's environment becomes a binding of every Worker, so keep it small.
@@ -46,37 +41,60 @@ function childEnv(vars) {
     PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
     CLOUDFLARE_CF_FETCH_ENABLED: 'false',
     WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_LOG_PATH: path.join(root, LOG_DIR),
+    WRANGLER_REGISTRY_PATH: registry,
     ...vars,
   }
 }
 
+/** The wrangler processes started, each the leader of a process group holding its workerd. */
 const children = []
 function run(args, env, name) {
-  const child = spawn(wrangler, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (stopping) return
+  // detached: a process group of its own, so one signal reaches wrangler, esbuild and workerd.
+  const child = spawn(wrangler, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const prefix = (chunk) => chunk.toString().split('\n').filter((l) => l.trim()).map((l) => `[${name}] ${l}`).join('\n') + '\n'
   child.stdout.on('data', (d) => process.stdout.write(prefix(d)))
   child.stderr.on('data', (d) => process.stderr.write(prefix(d)))
-  child.on('exit', (code) => {
-    console.error(`[${name}] exited with ${code}`)
-    shutdown(code ?? 1)
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.error(`[${name}] exited with ${code ?? signal}`)
+    void shutdown(code ?? 1)
   })
   children.push(child)
-  return child
+}
+
+/** Sends `signal` to a process group; false when none of it is left. */
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal)
+    return true
+  } catch {
+    return false
+  }
 }
 
 let stopping = false
-function shutdown(code = 0) {
+/** SIGTERM to every group, up to STOP_GRACE_MS for them to go, SIGKILL to what is left, then exit. */
+async function shutdown(code = 0) {
   if (stopping) return
   stopping = true
-  for (const c of children) c.kill('SIGTERM')
-  setTimeout(() => process.exit(code), 500).unref()
+  for (const c of children) signalGroup(c.pid, 'SIGTERM')
+  const deadline = Date.now() + STOP_GRACE_MS
+  while (Date.now() < deadline && children.some((c) => signalGroup(c.pid, 0))) await new Promise((r) => setTimeout(r, 100))
+  for (const c of children) signalGroup(c.pid, 'SIGKILL')
+  rmSync(registry, { recursive: true, force: true })
+  process.exit(code)
 }
-process.on('SIGINT', () => shutdown(0))
-process.on('SIGTERM', () => shutdown(0))
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void shutdown(0))
+// `npm start` runs us under `sh -c`; SIGTERM on npm ends npm and sh, not us: we are reparented.
+const parent = process.ppid
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown(0)
+}, 250).unref()
 
 async function waitFor(url, timeoutMs = 90_000) {
   const t0 = Date.now()
-  while (Date.now() - t0 < timeoutMs) {
+  while (Date.now() - t0 < timeoutMs && !stopping) {
     try {
       const res = await fetch(url)
       if (res.ok) return true
@@ -86,32 +104,39 @@ async function waitFor(url, timeoutMs = 90_000) {
   return false
 }
 
-const s = settings()
+const s = readSettings(root)
+const state = prepareStateDir(root, s)
+for (const note of boundLocalLogs(root, [state, STAND_IN_STATE])) console.log(note)
+if (existsSync(path.join(root, STATE_ROOT, 'v3'))) {
+  console.log(`${STATE_ROOT}/v3 is from before state was kept per upstream (its upstream is not known); nothing reads it: delete it.`)
+}
+console.log(`Local state (KV, Durable Objects) in ${state}`)
+
 let graphUrl = s.graphUrl
 let token = s.token
-if (!graphUrl && !token) {
+if (s.sample) {
   graphUrl = `http://127.0.0.1:${s.sandboxPort}`
   token = SANDBOX_TOKEN
   console.log(`No upstream configured: serving the sample world from the Graph API stand-in on ${graphUrl}`)
-  run(['dev', '-c', 'test/stand-in/wrangler.toml', '--ip', '127.0.0.1', '--port', String(s.sandboxPort), '--inspector-port', '0', '--persist-to', '.wrangler/sandbox'], childEnv({}), 'sandbox')
+  run(['dev', '-c', 'test/stand-in/wrangler.toml', '--ip', '127.0.0.1', '--port', String(s.sandboxPort), '--inspector-port', '0', '--persist-to', STAND_IN_STATE], childEnv({}), 'sandbox')
   if (!(await waitFor(`${graphUrl}/__sandbox/truth/world`))) {
-    console.error('The Graph API stand-in did not start.')
-    shutdown(1)
+    if (!stopping) console.error('The Graph API stand-in did not start.')
+    await shutdown(1)
   }
 }
 
 const vars = {
   CLOUDFLARE_INCLUDE_PROCESS_ENV: 'true',
-  MAPILLARY_GRAPH_URL: graphUrl ?? 'https://graph.mapillary.com',
+  MAPILLARY_GRAPH_URL: graphUrl ?? DEFAULT_GRAPH_URL,
   ...(token ? { MAPILLARY_ACCESS_TOKEN: token } : {}),
   ...(s.corsOrigins ? { CORS_ORIGINS: s.corsOrigins } : {}),
   ...(s.budget ? { SUBREQUEST_BUDGET: s.budget } : {}),
 }
 const configs = ['wrangler.toml', ...TASKS.map((t) => `workers/${t}/wrangler.toml`)].flatMap((c) => ['-c', c])
-run(['dev', ...configs, '--ip', '127.0.0.1', '--port', String(s.port), '--inspector-port', '0'], childEnv(vars), 'workers')
+run(['dev', ...configs, '--ip', '127.0.0.1', '--port', String(s.port), '--inspector-port', '0', '--persist-to', state], childEnv(vars), 'workers')
 if (await waitFor(`http://127.0.0.1:${s.port}/healthz`)) {
   console.log(`\nmly-edge is up: http://127.0.0.1:${s.port}  (try: curl http://127.0.0.1:${s.port}/healthz)`)
-} else {
+} else if (!stopping) {
   console.error('The gateway did not become healthy in time.')
-  shutdown(1)
+  await shutdown(1)
 }
