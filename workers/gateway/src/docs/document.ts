@@ -62,7 +62,8 @@ export function openApiPath(routerPath: string): string {
 /** Response headers, described once. */
 const HEADERS: Record<string, { description: string; schema: Record<string, unknown> }> = {
   'Cache-Control': { description: 'How long a client or CDN may reuse the answer', schema: { type: 'string' } },
-  'X-Cache': { description: 'hit: served from the KV cache; miss: fetched upstream', schema: { type: 'string', enum: ['hit', 'miss'] } },
+  'X-Cache': { description: 'hit: served from the KV cache; miss: fetched upstream; stale: a copy past its time, because the upstream failed (stale-if-error)', schema: { type: 'string', enum: ['hit', 'miss', 'stale'] } },
+  Age: { description: 'Only on a stale answer: seconds since it was made', schema: { type: 'integer', minimum: 0 } },
   'X-Upstream-Requests': { description: 'Upstream requests this answer cost (0 on a hit)', schema: { type: 'integer', minimum: 0 } },
   ETag: { description: 'Send it back in If-None-Match to get 304 while the answer is the same', schema: { type: 'string' } },
   Location: { description: "The job's status URL", schema: { type: 'string' } },

@@ -10,6 +10,7 @@ import { DETECTION_FIELDS, DEFAULT_DETECTION_FIELDS, MAP_FEATURE_FIELDS, mapFeat
 import { decodeBody, MAX_GEOMETRY_CHARS, MAX_OBJECT_VALUES } from '../../../../shared/http/validation'
 import { decodeAnswer, featureCollectionAnswer, featureImagesAnswer, health, readiness, imageDetectionsAnswer, jobAccepted, jobStatus, mapFeatureDetectionsAnswer, sequenceDetectionsAnswer } from './answers'
 import { jobBody, jobIdParam } from './requests'
+import { DEFAULT_MAX_DECODE_BODY_BYTES, DEFAULT_MAX_DECODE_POINTS } from '../../../detection-geometry/src/decode-limits'
 
 export interface ParamDoc {
   description: string
@@ -42,7 +43,7 @@ const IMAGE = { description: 'Upstream image id: 1 to 20 digits', example: '3617
 const JOB = { description: 'A job id as POST /v1/jobs answered it: 32 hexadecimal digits', example: '0123456789abcdef0123456789abcdef' }
 
 /** Headers of a task's cacheable answer (shared/http/answer.ts). */
-const TASK_ANSWER_HEADERS = ['Cache-Control', 'X-Cache', 'X-Upstream-Requests'] as const
+const TASK_ANSWER_HEADERS = ['Cache-Control', 'X-Cache', 'X-Upstream-Requests', 'Age'] as const
 
 const json = (schema: ZodType) => ({ 'application/json': schema })
 
@@ -104,7 +105,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'POST /v1/decode': {
     tag: 'Detections',
     summary: 'Decode a detection geometry into image pixels',
-    description: `The same decoding as the detection endpoints, with no upstream call. geometry: base64 Mapbox Vector Tile (at most ${MAX_GEOMETRY_CHARS} characters); width and height: the image's size in pixels.`,
+    description: `The same decoding as the detection endpoints, with no upstream call. geometry: base64 Mapbox Vector Tile (at most ${MAX_GEOMETRY_CHARS} characters); width and height: the image's size in pixels. A body past MAX_DECODE_BODY_BYTES (default ${DEFAULT_MAX_DECODE_BODY_BYTES} bytes) is 413; a tile drawing more than MAX_DECODE_POINTS points (default ${DEFAULT_MAX_DECODE_POINTS}) is 422 too_many_points, naming the limit.`,
     request: { body: decodeBody },
     answers: [{ status: 200, description: 'The geometry in pixels', content: json(decodeAnswer) }],
   },

@@ -104,7 +104,8 @@ export const ROUTE_PROBLEMS: Readonly<Record<string, readonly ProblemCode[]>> = 
   'GET /v1/map-features/:mapFeatureId/images': ['invalid_parameter', 'not_found', ...UPSTREAM, ...ENGINE],
   // Two requests in the Worker's own invocation: no engine object, no budget to run out of.
   'GET /v1/images/:imageId/detections': ['invalid_parameter', 'not_found', ...UPSTREAM],
-  'POST /v1/decode': ['invalid_body', 'invalid_base64', 'corrupt_tile', 'empty_tile'],
+  // The body is read within MAX_DECODE_BODY_BYTES, the tile within MAX_DECODE_POINTS (decode-limits.ts).
+  'POST /v1/decode': ['payload_too_large', 'invalid_body', 'invalid_base64', 'corrupt_tile', 'empty_tile', 'too_many_points'],
   // The task Worker's progress probe answers its own 400/422 at POST time (e.g. MAX_BBOX_AREA).
   'POST /v1/jobs': ['payload_too_large', 'invalid_body', 'invalid_parameter', 'invalid_bbox', 'bbox_too_large'],
   'GET /v1/jobs/:jobId': ['not_found'],
