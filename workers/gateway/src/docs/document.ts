@@ -13,6 +13,7 @@ import { catalogueEntry, byStatus, gatewayProblems, problemSchema, ROUTE_PROBLEM
 import { OPERATIONS, type AnswerDoc, type OperationDoc } from './operations'
 import { etagged, PUBLIC_ROUTES } from '../routes'
 import { PROBLEM_CONTENT_TYPE, type ProblemCode } from '../../../../shared/problem/problem'
+import { REQUEST_ID } from '../../../../shared/http/on-error'
 
 /** The parts of an OpenAPI 3.1 document this module and its readers touch. */
 export interface OpenApiDocument {
@@ -169,7 +170,7 @@ function register(app: OpenAPIHono, key: string, op: OperationDoc): void {
   })
 }
 
-/** Words and examples for each parameter; If-None-Match where the answer has an ETag. */
+/** Words and examples for each parameter; If-None-Match where the answer has an ETag; X-Request-Id everywhere. */
 function describeParameters(doc: OpenApiDocument): void {
   for (const [key, op] of Object.entries(OPERATIONS)) {
     const [method, routerPath] = key.split(' ') as [string, string]
@@ -182,6 +183,10 @@ function describeParameters(doc: OpenApiDocument): void {
     if (operation.responses['304']) {
       operation.parameters = [...(operation.parameters ?? []), { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag of an earlier answer: 304 if it is still current', schema: { type: 'string' } }]
     }
+    operation.parameters = [
+      ...(operation.parameters ?? []),
+      { name: 'X-Request-Id', in: 'header', required: false, description: 'Your own id for this request, kept when it is a short safe string (else a fresh one): in the answer, its problem and the logs', example: 'r-7f9c2ba4', schema: { type: 'string', pattern: REQUEST_ID.source } },
+    ]
   }
 }
 
