@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { cached, cachedText, cacheKey, clampTtl, readKept, TTL, writeKept, type KVLike } from './kv-cache'
+import { cached, cachedText, cacheKey, clampTtl, readKept, staleKey, TTL, writeKept, type KVLike } from './kv-cache'
 
 /** In-memory KVLike that records puts; `failGet`/`failPut` simulate an unreachable KV. */
 function memoryKv(opts: { failGet?: boolean; failPut?: boolean } = {}) {
@@ -214,45 +214,41 @@ describe('stale-if-error', () => {
   const at = (ms: number) => vi.spyOn(Date, 'now').mockReturnValue(ms)
   afterEach(() => vi.restoreAllMocks())
 
-  it('keeps the value TTL + the stale window, with the time it was written', async () => {
+  it('stores the value for its TTL, and a copy under stale: for TTL + the window, with the time it was written', async () => {
     const { kv, map } = metadataKv()
     at(1_000_000)
     expect(await cached(kv, 'k', 3600, async () => ({ n: 1 }), { staleIfError })).toEqual({ value: { n: 1 }, hit: false })
-    expect(map.get('k')).toEqual({ text: '{"n":1}', metadata: { written: 1_000_000 }, ttl: 3600 + 7 * 86400 })
+    expect(map.get('k')).toEqual({ text: '{"n":1}', metadata: undefined, ttl: 3600 })
+    expect(map.get('stale:k')).toEqual({ text: '{"n":1}', metadata: { written: 1_000_000 }, ttl: 3600 + 7 * 86400 })
+    expect(staleKey('k')).toBe('stale:k')
   })
 
-  it('answers a fresh hit within the TTL without producing', async () => {
+  it('answers the value within its TTL without producing', async () => {
     const { kv } = metadataKv()
-    at(0)
     await cachedText(kv, 'k', 3600, async () => 'one', { staleIfError })
-    at(3599_999)
     expect(await cachedText(kv, 'k', 3600, async () => 'two', { staleIfError })).toEqual({ text: 'one', hit: true })
   })
 
-  it('past the TTL produces again, and answers the kept value, stale with its age, when that fails as `when` says', async () => {
+  it('once the value has expired, produces again, and answers the copy, stale with its age, when that fails as `when` says', async () => {
     const { kv, map } = metadataKv()
     at(0)
     await cached(kv, 'k', 3600, async () => [1], { staleIfError })
+    map.delete('k') // KV expired it
     at(3600_000 + 5_500)
     expect(await cached(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).toEqual({ value: [1], hit: true, stale: { ageSeconds: 3605 } })
     expect(await cachedText(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).toEqual({ text: '[1]', hit: true, stale: { ageSeconds: 3605 } })
-    // Another failure propagates.
+    // Another failure propagates, and so does any failure without the option.
     await expect(cached(kv, 'k', 3600, async () => Promise.reject(gone), { staleIfError })).rejects.toBe(gone)
-    // A success replaces it, written now.
+    await expect(cachedText(kv, 'k', 3600, async () => Promise.reject(down))).rejects.toBe(down)
+    // A success replaces both, written now.
     expect(await cached(kv, 'k', 3600, async () => [2], { staleIfError })).toEqual({ value: [2], hit: false })
-    expect(map.get('k')!.metadata).toEqual({ written: 3605_500 })
+    expect(map.get('stale:k')).toEqual({ text: '[2]', metadata: { written: 3605_500 }, ttl: 3600 + 7 * 86400 })
   })
 
   it('propagates the failure when nothing is kept', async () => {
     const { kv } = metadataKv()
     await expect(cachedText(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).rejects.toBe(down)
-  })
-
-  it('treats an entry written without a time (before stale-if-error) as fresh until KV expires it', async () => {
-    const { kv, map } = metadataKv()
-    map.set('k', { text: '"old"', metadata: null })
-    at(10 ** 12)
-    expect(await cached(kv, 'k', 60, async () => 'new', { staleIfError })).toEqual({ value: 'old', hit: true })
+    await expect(cachedText(undefined, 'k', 3600, async () => Promise.reject(down), { staleIfError })).rejects.toBe(down)
   })
 
   it('readKept and writeKept: a long-lived fact with its age', async () => {

@@ -1,18 +1,18 @@
 /**
  * @module
  * Read-through KV cache for JSON values; KV trouble degrades to "no cache", never to an error.
- * With `staleIfError`, a value is kept past its TTL and answers (marked stale, with its age) when
- * producing it again fails the way the caller says (the upstream down), as RFC 5861's
- * stale-if-error: never for a value holding a URL that expires.
+ * With `staleIfError`, a second copy of the value (`stale:<key>`) outlives its TTL and answers,
+ * marked stale with its age, when producing the value again fails the way the caller says (the
+ * upstream down), as RFC 5861's stale-if-error: never for a value holding a URL that expires.
  */
 
 import { KV_LIMITS, type KVLike } from './kv'
 
-/** Keep a value past its TTL, to answer with when producing it again fails. */
+/** Keep a copy of the value past its TTL, to answer with when producing it again fails. */
 export interface StaleIfError {
-  /** Seconds the value is kept after its TTL (its KV expiration is TTL + this). */
+  /** Seconds the copy outlives the value (its KV expiration is TTL + this). */
   seconds: number
-  /** Failures a stale value may answer (e.g. the upstream unavailable); others propagate. */
+  /** Failures the copy may answer (e.g. the upstream unavailable); others propagate. */
   when: (error: unknown) => boolean
 }
 
@@ -22,7 +22,7 @@ export interface CachedOptions {
    * awaited. Either way a failed write is swallowed.
    */
   defer?: (p: Promise<unknown>) => void
-  /** Keep the value past its TTL and answer it when producing fails ({@link StaleIfError}). */
+  /** Keep a copy past the TTL and answer it when producing fails ({@link StaleIfError}). */
   staleIfError?: StaleIfError
 }
 
@@ -31,15 +31,26 @@ export interface Stale {
   ageSeconds: number
 }
 
-/** The metadata a value kept for stale-if-error is written with: when it was produced (ms). */
+/** The metadata a kept value is written with: when it was produced (ms). */
 interface WrittenAt {
   written: number
 }
 
 /**
+ * The key of `key`'s stale copy: the same key under `stale:`, so listing a kind's prefix never
+ * finds the copies, and whatever names the value (its kind, its identity) names the copy.
+ *
+ * @example
+ * staleKey('mf-bbox:v1:5cba…') // 'stale:mf-bbox:v1:5cba…'
+ */
+export function staleKey(key: string): string {
+  return `stale:${key}`
+}
+
+/**
  * Answers `key` from KV, or runs `produce`, stores its JSON for `ttlSeconds` (at least 60) and
  * answers that. With no KV bound, it just produces. Errors from `produce` propagate and are not
- * cached.
+ * cached, unless `opts.staleIfError` says a kept copy may answer them (then `stale` is set).
  *
  * @example
  * const key = await cacheKey('img-detections', { id })
@@ -47,13 +58,10 @@ interface WrittenAt {
  *   () => client.get(`/${id}/detections`, { fields: 'id,value,geometry' }), { defer: (p) => ctx.waitUntil(p) })
  */
 export async function cached<T>(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<T>, opts: CachedOptions = {}): Promise<{ value: T; hit: boolean; stale?: Stale }> {
-  const entry = await read(kv, key, ttlSeconds, opts)
-  let kept: { value: T; ageSeconds: number } | undefined
-  if (entry !== null) {
+  const text = await read(kv, key)
+  if (text !== null) {
     try {
-      const value = JSON.parse(entry.text) as T
-      if (entry.ageSeconds === undefined) return { value, hit: true }
-      kept = { value, ageSeconds: entry.ageSeconds }
+      return { value: JSON.parse(text) as T, hit: true }
     } catch {
       // A corrupt entry: answer from the source, and overwrite it.
     }
@@ -62,7 +70,14 @@ export async function cached<T>(kv: KVLike | undefined, key: string, ttlSeconds:
   try {
     value = await produce()
   } catch (error) {
-    if (kept && opts.staleIfError?.when(error)) return { value: kept.value, hit: true, stale: { ageSeconds: kept.ageSeconds } }
+    const kept = await keptFor(kv, key, error, opts)
+    if (kept) {
+      try {
+        return { value: JSON.parse(kept.text) as T, hit: true, stale: { ageSeconds: kept.ageSeconds } }
+      } catch {
+        // A corrupt copy answers nothing.
+      }
+    }
     throw error
   }
   const json = JSON.stringify(value)
@@ -75,17 +90,24 @@ export async function cached<T>(kv: KVLike | undefined, key: string, ttlSeconds:
  * (a multi-megabyte answer skips a parse and a stringify on each side of the cache).
  */
 export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<string>, opts: CachedOptions = {}): Promise<{ text: string; hit: boolean; stale?: Stale }> {
-  const entry = await read(kv, key, ttlSeconds, opts)
-  if (entry !== null && entry.ageSeconds === undefined) return { text: entry.text, hit: true }
+  const text = await read(kv, key)
+  if (text !== null) return { text, hit: true }
   let fresh: string
   try {
     fresh = await produce()
   } catch (error) {
-    if (entry !== null && opts.staleIfError?.when(error)) return { text: entry.text, hit: true, stale: { ageSeconds: entry.ageSeconds! } }
+    const kept = await keptFor(kv, key, error, opts)
+    if (kept) return { text: kept.text, hit: true, stale: { ageSeconds: kept.ageSeconds } }
     throw error
   }
   await write(kv, key, fresh, ttlSeconds, opts)
   return { text: fresh, hit: false }
+}
+
+/** The stale copy of `key` when `error` is one it may answer, else null. */
+async function keptFor(kv: KVLike | undefined, key: string, error: unknown, opts: CachedOptions): Promise<{ text: string; ageSeconds: number } | null> {
+  if (!opts.staleIfError?.when(error)) return null
+  return readKept(kv, staleKey(key))
 }
 
 /**
@@ -96,9 +118,19 @@ export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds
  * const size = await readKept(env.CACHE, sizeKey) // { text: '{"width":4032,"height":3024}', ageSeconds: 420 } | null
  */
 export async function readKept(kv: KVLike | undefined, key: string): Promise<{ text: string; ageSeconds: number } | null> {
-  const entry = await readEntry(kv, key)
-  if (entry === null) return null
-  return { text: entry.text, ageSeconds: entry.written === undefined ? 0 : ageOf(entry.written) }
+  if (!kv) return null
+  try {
+    if (!kv.getWithMetadata) {
+      const text = await kv.get(key, 'text')
+      return text === null ? null : { text, ageSeconds: 0 }
+    }
+    const { value, metadata } = await kv.getWithMetadata(key, 'text')
+    if (value === null) return null
+    const written = (metadata as Partial<WrittenAt> | null)?.written
+    return { text: value, ageSeconds: typeof written === 'number' && Number.isFinite(written) ? Math.max(0, Math.floor((Date.now() - written) / 1000)) : 0 }
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -109,71 +141,42 @@ export async function readKept(kv: KVLike | undefined, key: string): Promise<{ t
  * await writeKept(env.CACHE, sizeKey, JSON.stringify({ width, height }), TTL.imageSize, { defer })
  */
 export async function writeKept(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'> = {}): Promise<void> {
-  await write(kv, key, text, ttlSeconds, { ...opts, staleIfError: { seconds: 0, when: () => false } })
+  if (!kv || !fitsInKv(text)) return
+  const metadata: WrittenAt = { written: Date.now() }
+  await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds), metadata }), opts)
 }
 
-/**
- * The stored text, or null when absent or KV is unbound or unreachable (no cache, never an error).
- * `ageSeconds` is set when the entry is past `ttlSeconds` (kept for stale-if-error), else undefined.
- */
-async function read(kv: KVLike | undefined, key: string, ttlSeconds: number, opts: CachedOptions): Promise<{ text: string; ageSeconds?: number } | null> {
-  if (!opts.staleIfError) {
-    if (!kv) return null
-    try {
-      const text = await kv.get(key, 'text')
-      return text === null ? null : { text }
-    } catch {
-      return null
-    }
-  }
-  const entry = await readEntry(kv, key)
-  if (entry === null) return null
-  // Entries written before stale-if-error carry no time: fresh until KV expires them.
-  if (entry.written === undefined) return { text: entry.text }
-  const age = ageOf(entry.written)
-  return age < ttlSeconds ? { text: entry.text } : { text: entry.text, ageSeconds: age }
-}
-
-/** The text and the time it was written (when its metadata says), or null. */
-async function readEntry(kv: KVLike | undefined, key: string): Promise<{ text: string; written?: number } | null> {
+/** The stored text, or null when absent or KV is unbound or unreachable (no cache, never an error). */
+async function read(kv: KVLike | undefined, key: string): Promise<string | null> {
   if (!kv) return null
   try {
-    if (!kv.getWithMetadata) {
-      const text = await kv.get(key, 'text')
-      return text === null ? null : { text }
-    }
-    const { value, metadata } = await kv.getWithMetadata(key, 'text')
-    if (value === null) return null
-    const written = (metadata as Partial<WrittenAt> | null)?.written
-    return typeof written === 'number' && Number.isFinite(written) ? { text: value, written } : { text: value }
+    return await kv.get(key, 'text')
   } catch {
     return null
   }
 }
 
-/** Whole seconds since `written` (ms), never negative. */
-function ageOf(written: number): number {
-  return Math.max(0, Math.floor((Date.now() - written) / 1000))
-}
-
-/** Stores `text` unless it is over KV's value limit; awaited, or handed to `opts.defer`. */
+/**
+ * Stores `text` unless it is over KV's value limit, and its stale copy when asked; awaited, or
+ * handed to `opts.defer`.
+ */
 async function write(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: CachedOptions): Promise<void> {
   if (!kv || !fitsInKv(text)) return
-  const put = (async () => {
+  await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds) }), opts)
+  if (opts.staleIfError) await writeKept(kv, staleKey(key), text, ttlSeconds + opts.staleIfError.seconds, opts)
+}
+
+/** A write that never rejects (a lost write costs one more upstream round trip later, nothing more). */
+async function settle(put: () => Promise<void>, opts: Pick<CachedOptions, 'defer'>): Promise<void> {
+  const quiet = (async () => {
     try {
-      if (opts.staleIfError) {
-        // Kept past its TTL, with the time it was written: fresh or stale is decided on reading.
-        const metadata: WrittenAt = { written: Date.now() }
-        await kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds + opts.staleIfError.seconds), metadata })
-      } else {
-        await kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds) })
-      }
+      await put()
     } catch {
-      // Best effort: a lost write costs one more upstream round trip later, nothing more.
+      // Best effort.
     }
   })()
-  if (opts.defer) opts.defer(put)
-  else await put
+  if (opts.defer) opts.defer(quiet)
+  else await quiet
 }
 
 /** Whole seconds, at least KV's minimum of 60. */

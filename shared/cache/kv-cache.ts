@@ -3,6 +3,6 @@
  * The KV response cache: keys, TTLs and the read-through helper (see KEYS.md).
  */
 export { cacheKey, type KeyParts } from './key'
-export { cached, cachedText, clampTtl, readKept, writeKept, type CachedOptions, type Stale, type StaleIfError } from './cached'
+export { cached, cachedText, clampTtl, readKept, staleKey, writeKept, type CachedOptions, type Stale, type StaleIfError } from './cached'
 export { STALE_IF_ERROR, TTL } from './ttl'
 export { KV_LIMITS, type KVLike } from './kv'

@@ -13,7 +13,8 @@ import { answer, answerJson } from '../../../shared/http/answer'
 import { fail, ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { decodeBody, imageId, mapFeatureId, validate } from '../../../shared/http/validation'
-import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
+import { cacheKey, cached, STALE_IF_ERROR, TTL } from '../../../shared/cache/kv-cache'
+import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { pixelGeometry } from '../../../shared/mvt/pixel-geometry'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
@@ -21,7 +22,7 @@ import { clientForRequest, requireToken } from '../../../shared/upstream/request
 import { callObject } from '../../../shared/fanout/call-object'
 import type { JobAnswer } from '../../../shared/engine/job-runner'
 import { bodyWithin } from '../../../shared/http/body-limit'
-import { imageMeta } from './image-meta'
+import { imageMetaOrKeptSize } from './image-meta'
 import { decodeLimits, type DecodeSettings } from './decode-limits'
 import { progressRoutes } from './progress'
 import { featureDetectionsName, type Detection } from './feature-detections-task'
@@ -41,13 +42,17 @@ app.get('/v1/images/:imageId/detections', validate('param', z.object({ imageId }
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p)
   const detectionsKey = await cacheKey('img-detections', { id, identity: identityPart(identity) })
+  // While the upstream fails: the detections kept past their day, the size kept a month, no URL.
+  const staleIfError = { seconds: STALE_IF_ERROR.detections, when: isUpstreamTrouble }
   const [image, detections] = await Promise.all([
-    imageMeta(c.env.CACHE, client, identity, id, defer),
-    cached(c.env.CACHE, detectionsKey, TTL.detections, async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry' })).data, { defer }),
+    imageMetaOrKeptSize(c.env.CACHE, client, identity, id, defer),
+    cached(c.env.CACHE, detectionsKey, TTL.detections, async () => (await client.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry' })).data, { defer, staleIfError }),
   ])
+  const { width, height } = image.meta
+  const stale = image.stale || detections.stale ? { ageSeconds: Math.max(image.stale?.ageSeconds ?? 0, detections.stale?.ageSeconds ?? 0) } : undefined
   return answer(
-    { image, detections: detections.value.map((d) => withPixels(d, image.width, image.height)) },
-    { maxAge: 300, hit: client.stats.requests === 0, upstreamRequests: client.stats.requests },
+    { image: image.meta, detections: detections.value.map((d) => withPixels(d, width, height)) },
+    { maxAge: 300, hit: client.stats.requests === 0, upstreamRequests: client.stats.requests, stale },
   )
 })
 
