@@ -190,6 +190,12 @@ describe('permit bucket: the pause on code 4', () => {
     expect(report(state, o2, undefined, 200_000).pausedUntil).toBe(230_000)
   })
 
+  it('does not pause for a Retry-After of 0 (the upstream says: now), though the bucket starts again empty', () => {
+    const state = report(start(), o, 0, 1000)
+    expect(state.pausedUntil).toBeLessThanOrEqual(1000)
+    expect(acquire(state, o, 'entity', 1, 1000).grant).toMatchObject({ granted: 0, waitMs: 140, pausedMs: 0 })
+  })
+
   it('never pauses longer than maxPauseMs for a huge Retry-After', () => {
     expect(report(start(), o, 86_400, 0).pausedUntil).toBe(600_000)
   })

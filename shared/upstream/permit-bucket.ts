@@ -135,7 +135,8 @@ export function acquire(state: BucketState, opts: BucketOptions, kind: PermitKin
  */
 export function report(state: BucketState, opts: BucketOptions, retryAfterSeconds: number | undefined, now: number): BucketState {
   const next = refilled(state, opts, now)
-  const given = retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? Math.min(opts.maxPauseMs, retryAfterSeconds * 1000) : undefined
+  // Retry-After: 0 is the upstream saying "now": no pause (but the bucket still starts again empty).
+  const given = retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? Math.min(opts.maxPauseMs, retryAfterSeconds * 1000) : undefined
   const paused = next.pausedUntil > now
   const strikes = paused ? next.strikes : next.strikes + 1
   const windowMs = given ?? (paused ? 0 : Math.min(opts.maxPauseMs, opts.basePauseMs * 2 ** (strikes - 1)))
