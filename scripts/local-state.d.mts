@@ -18,6 +18,8 @@ export interface Settings {
   token?: string
   corsOrigins?: string
   budget?: string
+  /** Any other setting by name: the environment, then .dev.vars. */
+  pick(name: string): string | undefined
 }
 export function readSettings(root: string, env?: Record<string, string | undefined>): Settings
 export function upstreamName(graphUrl: string): string

@@ -67,6 +67,8 @@ export function readSettings(root, env = process.env) {
     token,
     corsOrigins: pick('CORS_ORIGINS'),
     budget: pick('SUBREQUEST_BUDGET'),
+    /** Any other setting by name, from the same two places. */
+    pick,
   }
 }
 
@@ -168,7 +170,7 @@ export function boundLocalLogs(root, stateDirs) {
   const removed = pruneLogs(path.join(root, LOG_DIR))
   if (removed.length) notes.push(`removed ${removed.length} old wrangler log file(s) from ${LOG_DIR}`)
   for (const dir of stateDirs) {
-    const freed = capDir(path.join(root, dir, 'v3', 'observability'), OBSERVABILITY_MAX_BYTES)
+    const freed = capDir(path.resolve(root, dir, 'v3', 'observability'), OBSERVABILITY_MAX_BYTES)
     if (freed) notes.push(`emptied the local Workers Logs store of ${dir} (${(freed / 2 ** 20).toFixed(0)} MB)`)
   }
   return notes

@@ -10,7 +10,7 @@
  * before it exits.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -92,6 +92,20 @@ setInterval(() => {
   if (process.ppid !== parent) void shutdown(0)
 }, 250).unref()
 
+/** The values set in the environment or .dev.vars of the names the configs' `[vars]` declare. */
+function declaredVars(configPaths) {
+  const names = new Set()
+  for (const config of configPaths) {
+    let inVars = false
+    for (const line of readFileSync(path.join(root, config), 'utf8').split('\n')) {
+      if (/^\s*\[/.test(line)) inVars = /^\s*\[vars\]\s*$/.test(line)
+      const m = inVars && line.match(/^\s*([A-Z][A-Z0-9_]*)\s*=/)
+      if (m) names.add(m[1])
+    }
+  }
+  return Object.fromEntries([...names].map((n) => [n, s.pick(n)]).filter(([, v]) => v !== undefined))
+}
+
 async function waitFor(url, timeoutMs = 90_000) {
   const t0 = Date.now()
   while (Date.now() - t0 < timeoutMs && !stopping) {
@@ -105,7 +119,9 @@ async function waitFor(url, timeoutMs = 90_000) {
 }
 
 const s = readSettings(root)
-const state = prepareStateDir(root, s)
+// `--persist-to DIR`: another state directory (npm run load keeps its flood of questions apart).
+const persistArg = process.argv.indexOf('--persist-to')
+const state = persistArg > 0 ? process.argv[persistArg + 1] : prepareStateDir(root, s)
 for (const note of boundLocalLogs(root, [state, STAND_IN_STATE])) console.log(note)
 if (existsSync(path.join(root, STATE_ROOT, 'v3'))) {
   console.log(`${STATE_ROOT}/v3 is from before state was kept per upstream (its upstream is not known); nothing reads it: delete it.`)
@@ -125,14 +141,17 @@ if (s.sample) {
   }
 }
 
+const configPaths = ['wrangler.toml', ...TASKS.map((t) => `workers/${t}/wrangler.toml`)]
 const vars = {
+  // Any var a config declares may be set in the environment or .dev.vars (e.g. RATE_LIMIT_ANONYMOUS).
+  ...declaredVars(configPaths),
   CLOUDFLARE_INCLUDE_PROCESS_ENV: 'true',
   MAPILLARY_GRAPH_URL: graphUrl ?? DEFAULT_GRAPH_URL,
   ...(token ? { MAPILLARY_ACCESS_TOKEN: token } : {}),
   ...(s.corsOrigins ? { CORS_ORIGINS: s.corsOrigins } : {}),
   ...(s.budget ? { SUBREQUEST_BUDGET: s.budget } : {}),
 }
-const configs = ['wrangler.toml', ...TASKS.map((t) => `workers/${t}/wrangler.toml`)].flatMap((c) => ['-c', c])
+const configs = configPaths.flatMap((c) => ['-c', c])
 run(['dev', ...configs, '--ip', '127.0.0.1', '--port', String(s.port), '--inspector-port', '0', '--persist-to', state], childEnv(vars), 'workers')
 if (await waitFor(`http://127.0.0.1:${s.port}/healthz`)) {
   console.log(`\nmly-edge is up: http://127.0.0.1:${s.port}  (try: curl http://127.0.0.1:${s.port}/healthz)`)
