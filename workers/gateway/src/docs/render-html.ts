@@ -38,8 +38,10 @@ function schemaWords(schema: unknown): string {
     const name = s.$ref.slice(REF.length)
     return `<a href="#schema-${anchor(name)}">${escapeHtml(name)}</a>`
   }
-  for (const key of ['oneOf', 'anyOf', 'allOf'] as const) {
-    if (Array.isArray(s[key])) return (s[key] as unknown[]).map(schemaWords).filter(Boolean).join(key === 'allOf' ? ' and ' : ' or ')
+  // allOf narrows a named schema (a problem's code and status): the name says enough.
+  if (Array.isArray(s.allOf)) return (s.allOf as unknown[]).filter((x) => typeof (x as { $ref?: unknown }).$ref === 'string').map(schemaWords).join(' and ')
+  for (const key of ['oneOf', 'anyOf'] as const) {
+    if (Array.isArray(s[key])) return (s[key] as unknown[]).map(schemaWords).filter(Boolean).join(' or ')
   }
   const parts: string[] = []
   if (s.type !== undefined) parts.push(escapeHtml(Array.isArray(s.type) ? s.type.join(' or ') : s.type))
@@ -66,11 +68,16 @@ function contentWords(content: Record<string, { schema?: unknown }> | undefined)
     .join('<br>')
 }
 
+/** Each code on a line with its title, which the description gives as `code: title; …`. */
+function problemWords(codes: readonly string[], description: string): string {
+  const titles = new Map(description.split('; ').map((part) => [part.slice(0, part.indexOf(': ')), part.slice(part.indexOf(': ') + 2)]))
+  return codes.map((code) => `<code>${escapeHtml(code)}</code> ${escapeHtml(titles.get(code) ?? '')}`).join('<br>')
+}
+
 function responseRows(responses: Record<string, OpenApiResponse>): string {
   const rows = Object.entries(responses).map(([status, r]) => {
     const headers = Object.keys(r.headers ?? {}).map((h) => `<code>${escapeHtml(h)}</code>`).join(', ')
-    const codes = r['x-problem-codes'] ? `<br>codes: ${r['x-problem-codes'].map((c) => `<code>${escapeHtml(c)}</code>`).join(', ')}` : ''
-    return `<tr><td>${escapeHtml(status)}</td><td>${escapeHtml(r.description)}${codes}</td><td>${contentWords(r.content)}</td><td>${headers}</td></tr>`
+    return `<tr><td>${escapeHtml(status)}</td><td>${r['x-problem-codes'] ? problemWords(r['x-problem-codes'], r.description) : escapeHtml(r.description)}</td><td>${contentWords(r.content)}</td><td>${headers}</td></tr>`
   })
   return `<h4>Responses</h4><table><tr><th>status</th><th>meaning</th><th>body</th><th>headers</th></tr>${rows.join('')}</table>`
 }
@@ -82,15 +89,22 @@ function operationSection(method: string, path: string, op: OpenApiOperation): s
 <p>${escapeHtml(op.summary ?? '')}</p>${op.description ? `<p>${escapeHtml(op.description)}</p>` : ''}${token}${parameterRows(op.parameters ?? [])}${body}${responseRows(op.responses)}</section>`
 }
 
-function schemaSection(name: string, schema: unknown): string {
-  const s = (schema ?? {}) as { description?: string; properties?: Record<string, unknown>; required?: string[] }
+/** A table of an object schema's members, or '' when it has none. */
+function membersTable(schema: unknown): string {
+  const s = (schema ?? {}) as { properties?: Record<string, unknown>; required?: string[] }
+  if (!s.properties) return ''
   const required = new Set(s.required ?? [])
-  const props = s.properties
-    ? `<table><tr><th>member</th><th>schema</th><th>meaning</th></tr>${Object.entries(s.properties)
-        .map(([p, ps]) => `<tr><td><code>${escapeHtml(p)}</code>${required.has(p) ? '' : ' <span class="c">optional</span>'}</td><td>${schemaWords(ps)}</td><td>${escapeHtml((ps as { description?: string }).description ?? '')}</td></tr>`)
-        .join('')}</table>`
-    : ''
-  return `<section id="schema-${anchor(name)}"><h3>${escapeHtml(name)}</h3>${s.description ? `<p>${escapeHtml(s.description)}</p>` : ''}${props}
+  const rows = Object.entries(s.properties).map(
+    ([p, ps]) => `<tr><td><code>${escapeHtml(p)}</code>${required.has(p) ? '' : ' <span class="c">optional</span>'}</td><td>${schemaWords(ps)}</td><td>${escapeHtml((ps as { description?: string }).description ?? '')}</td></tr>`,
+  )
+  return `<table><tr><th>member</th><th>schema</th><th>meaning</th></tr>${rows.join('')}</table>`
+}
+
+function schemaSection(name: string, schema: unknown): string {
+  const s = (schema ?? {}) as { description?: string; oneOf?: unknown[] }
+  // A choice of objects (a job request per task): each one's members.
+  const choices = Array.isArray(s.oneOf) ? s.oneOf.map((alt, i) => `<p>Choice ${i + 1}:</p>${membersTable(alt) || schemaWords(alt)}`).join('') : ''
+  return `<section id="schema-${anchor(name)}"><h3>${escapeHtml(name)}</h3>${s.description ? `<p>${escapeHtml(s.description)}</p>` : ''}${membersTable(schema)}${choices}
 <details><summary>JSON Schema</summary><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></details></section>`
 }
 

@@ -33,6 +33,12 @@ function jobParams(task: JobTask) {
   return z.strictObject(Object.fromEntries(Object.entries(shape).map(([name, s]) => [name, s.safeParse(undefined).success ? loose(s).optional() : loose(s)])))
 }
 
+/** `bbox (required), object_values, fields`. */
+function paramList(task: JobTask): string {
+  const shape = JOB_PARAMS[task].shape as Record<string, z.ZodType>
+  return Object.entries(shape).map(([name, s]) => (s.safeParse(undefined).success ? name : `${name} (required)`)).join(', ')
+}
+
 /** `POST /v1/jobs` body: `{task, params, callback_url?}`, params depending on the task. */
 export const jobBody = z
   .discriminatedUnion(
@@ -40,7 +46,7 @@ export const jobBody = z
     JOB_TASKS.map((task) =>
       z.strictObject({
         task: z.literal(task),
-        params: jobParams(task).meta({ description: `The ${task} endpoint's path and query parameters by name, same string values` }),
+        params: jobParams(task).meta({ description: `The ${task} endpoint's path and query parameters by name, same string values: ${paramList(task)}` }),
         callback_url: z.string().max(MAX_CALLBACK_URL).optional().meta({ description: 'Stored with the job; not called yet (webhooks come next)' }),
       }),
     ) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]],
