@@ -48,7 +48,10 @@ const imageMeta = z
   })
   .meta({ id: 'ImageMeta' })
 
-/** `GET /v1/sequences/{sequenceId}/detections`. */
+/**
+ * `GET /v1/sequences/{sequenceId}/detections`.
+ * @example sequenceDetectionsAnswer.safeParse({ sequence_id: 's', image_ids: ['1'], detections: { '1': [] } }).success // true
+ */
 export const sequenceDetectionsAnswer = z
   .strictObject({
     sequence_id: z.string(),

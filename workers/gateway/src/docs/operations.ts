@@ -49,7 +49,8 @@ const json = (schema: ZodType) => ({ 'application/json': schema })
 
 /**
  * Every public route's documentation, by `METHOD /router/path`. The gateway's own routes
- * (`/healthz`, `/openapi.json`, `/docs`) are here too.
+ * (`/healthz`, `/readyz`, `/openapi.json`, `/docs`) are here too.
+ * @example OPERATIONS['GET /v1/map-features']?.request?.query === mapFeaturesQuery // true: the Worker's own schema
  */
 export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /v1/sequences/:sequenceId/detections': {

@@ -41,7 +41,10 @@ const CODES = {
   service_unavailable: true,
 } as const satisfies Record<ProblemCode, true>
 
-/** Every problem code of the catalogue. */
+/**
+ * Every problem code of the catalogue.
+ * @example PROBLEM_CODES.includes('invalid_bbox') // true
+ */
 export const PROBLEM_CODES = Object.keys(CODES) as ProblemCode[]
 
 /**
@@ -59,6 +62,7 @@ const invalidParam = z.object({ name: z.string(), reason: z.string() })
 /**
  * RFC 9457 problem details as every Worker writes them (`problem()`), with the extension members
  * some codes add. Other members may appear: a client ignores what it does not know.
+ * @example problemSchema.safeParse(problem('not_found', 'No such image.')).success // true
  */
 export const problemSchema = z
   .looseObject({
@@ -96,6 +100,7 @@ const TASK_FAILURES: readonly ProblemCode[] = ['not_found', 'box_too_costly', 'i
  * Codes each public route (router path and method) can answer of its own, read from the routes:
  * the task Workers' `validate()` and `fail()` calls, the engine tasks' `answer`/`failure`, the jobs
  * Worker. The gateway's, which depend only on where a route is, are {@link gatewayProblems}.
+ * @example ROUTE_PROBLEMS['GET /v1/jobs/:jobId'] // ['not_found']
  */
 export const ROUTE_PROBLEMS: Readonly<Record<string, readonly ProblemCode[]>> = {
   'GET /v1/sequences/:sequenceId/detections': ['invalid_parameter', 'not_found', ...UPSTREAM, ...ENGINE],
@@ -129,7 +134,10 @@ export function gatewayProblems(routerPath: string, forwarded: boolean): Problem
   ]
 }
 
-/** Codes grouped by their catalogue status, statuses ascending. */
+/**
+ * Codes grouped by their catalogue status, statuses ascending.
+ * @example byStatus(['not_found', 'invalid_bbox', 'invalid_parameter']) // [[400, ['invalid_bbox', 'invalid_parameter']], [404, ['not_found']]]
+ */
 export function byStatus(codes: readonly ProblemCode[]): [number, ProblemCode[]][] {
   const groups = new Map<number, ProblemCode[]>()
   for (const code of new Set(codes)) {

@@ -7,7 +7,10 @@
  */
 import type { OpenApiDocument, OpenApiOperation, OpenApiParameter, OpenApiResponse } from './document'
 
-/** The page's only style, inline; the Content-Security-Policy allows it by its hash. */
+/**
+ * The page's only style, inline; the Content-Security-Policy allows it by its hash.
+ * @example await docsContentSecurityPolicy() // allows exactly DOCS_STYLE
+ */
 export const DOCS_STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
 code,pre{font:13px/1.4 ui-monospace,monospace}pre{background:#f5f5f7;padding:.6rem;overflow:auto}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}

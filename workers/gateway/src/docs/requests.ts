@@ -8,13 +8,19 @@
 import { z } from 'zod'
 import { imageDetectionsPath, JOB_TASKS, mapFeaturePath, mapFeaturesQuery, sequenceDetectionsPath, sequenceDetectionsQuery, type JobTask } from '../../../../shared/http/task-params'
 
-/** A job id: 128 random bits as 32 lowercase hex digits (workers/jobs/src/job-id.ts). */
+/**
+ * A job id: 128 random bits as 32 lowercase hex digits (workers/jobs/src/job-id.ts).
+ * @example jobIdParam.safeParse('0123456789abcdef0123456789abcdef').success // true
+ */
 export const jobIdParam = z.string().regex(/^[0-9a-f]{32}$/)
 
 /** `callback_url`'s bound in the jobs Worker. */
 const MAX_CALLBACK_URL = 2048
 
-/** Each task's params by name, with the synchronous endpoint's schema for each. */
+/**
+ * Each task's params by name, with the synchronous endpoint's schema for each.
+ * @example Object.keys(JOB_PARAMS['image-detections'].shape) // ['image_id']
+ */
 export const JOB_PARAMS: Record<JobTask, z.ZodObject> = {
   'map-features': mapFeaturesQuery,
   'sequence-detections': z.object({ sequence_id: sequenceDetectionsPath.shape.sequenceId, ...sequenceDetectionsQuery.shape }),
@@ -39,7 +45,10 @@ function paramList(task: JobTask): string {
   return Object.entries(shape).map(([name, s]) => (s.safeParse(undefined).success ? name : `${name} (required)`)).join(', ')
 }
 
-/** `POST /v1/jobs` body: `{task, params, callback_url?}`, params depending on the task. */
+/**
+ * `POST /v1/jobs` body: `{task, params, callback_url?}`, params depending on the task.
+ * @example jobBody.safeParse({ task: 'image-detections', params: { image_id: 361705751724011 } }).success // true
+ */
 export const jobBody = z
   .discriminatedUnion(
     'task',
