@@ -98,9 +98,11 @@ async function startSystem() {
     SANDBOX_PORT: String(sandboxPort),
     // The per-client limits must not shape the numbers: loopback exempt, as the config already says.
     RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1',
+    // Thousands of new questions: kept apart from the sample world's state, and removed after.
+    MLY_EDGE_STATE_ROOT: state,
   }
   const out = openSync(log, 'a')
-  const child = spawn(process.execPath, [path.join(root, 'scripts/start.mjs'), '--persist-to', path.join(state, 'wrangler')], { cwd: root, env, stdio: ['ignore', out, out] })
+  const child = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], { cwd: root, env, stdio: ['ignore', out, out] })
   system = { child, state, log }
   const url = `http://127.0.0.1:${port}`
   console.error(`starting the system on ${url} (stand-in on ${sandboxPort}; log ${log}) …`)

@@ -1,7 +1,6 @@
 /** @module Types of scripts/local-state.mjs (plain JavaScript, so `node` runs it as is), for the tests and TypeScript callers. */
 export const STATE_ROOT: string
 export const SAMPLE_STATE: string
-export const STAND_IN_STATE: string
 export const LOG_DIR: string
 export const DEFAULT_GRAPH_URL: string
 export const SANDBOX_TOKEN: string
@@ -16,6 +15,8 @@ export interface Settings {
   sample: boolean
   graphUrl?: string
   token?: string
+  /** Where every upstream's directory goes: `.wrangler/state`, or MLY_EDGE_STATE_ROOT. */
+  stateRoot: string
   corsOrigins?: string
   budget?: string
   /** Any other setting by name: the environment, then .dev.vars. */
@@ -23,7 +24,7 @@ export interface Settings {
 }
 export function readSettings(root: string, env?: Record<string, string | undefined>): Settings
 export function upstreamName(graphUrl: string): string
-export function persistDir(settings: Pick<Settings, 'sample' | 'graphUrl'>): string
+export function persistDir(settings: Pick<Settings, 'sample' | 'graphUrl'> & { stateRoot?: string }): string
 export function prepareStateDir(root: string, settings: Pick<Settings, 'sample' | 'graphUrl'> & Partial<Settings>): string
 export function sizeOf(p: string): number
 export function pruneLogs(dir: string, options?: { maxBytes?: number; maxAgeMs?: number; now?: number }): string[]

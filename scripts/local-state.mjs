@@ -23,8 +23,6 @@ import path from 'node:path'
 export const STATE_ROOT = '.wrangler/state'
 /** The sample world's state (the bundled Graph API stand-in). */
 export const SAMPLE_STATE = `${STATE_ROOT}/sample`
-/** The stand-in's own state: only its local logs (its world lives in code, its config in memory). */
-export const STAND_IN_STATE = `${STATE_ROOT}/stand-in`
 /** wrangler's log files (`WRANGLER_LOG_PATH`), one per wrangler run. */
 export const LOG_DIR = '.wrangler/logs'
 /** The upstream `npm start` uses when only a token is given. */
@@ -65,6 +63,8 @@ export function readSettings(root, env = process.env) {
     sample: !graphUrl && !token,
     graphUrl,
     token,
+    /** Where every upstream's directory goes: `.wrangler/state`, or MLY_EDGE_STATE_ROOT (tests). */
+    stateRoot: pick('MLY_EDGE_STATE_ROOT') ?? STATE_ROOT,
     corsOrigins: pick('CORS_ORIGINS'),
     budget: pick('SUBREQUEST_BUDGET'),
     /** Any other setting by name, from the same two places. */
@@ -84,17 +84,18 @@ export function upstreamName(graphUrl) {
 }
 
 /**
- * The state directory (relative to the repository root) for these settings: `sample`, or
- * `upstream-<hash of the upstream's name>`.
+ * The state directory (relative to the repository root, or absolute) for these settings:
+ * `sample`, or `upstream-<hash of the upstream's name>`, under `settings.stateRoot`.
  *
  * @example
  * persistDir({ sample: true })                                        // '.wrangler/state/sample'
  * persistDir({ sample: false, graphUrl: 'https://graph.mapillary.com' }) // '.wrangler/state/upstream-…'
  */
 export function persistDir(settings) {
-  if (settings.sample) return SAMPLE_STATE
+  const stateRoot = settings.stateRoot ?? STATE_ROOT
+  if (settings.sample) return `${stateRoot}/sample`
   const name = upstreamName(settings.graphUrl ?? DEFAULT_GRAPH_URL)
-  return `${STATE_ROOT}/upstream-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`
+  return `${stateRoot}/upstream-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`
 }
 
 /**
@@ -106,9 +107,9 @@ export function persistDir(settings) {
  */
 export function prepareStateDir(root, settings) {
   const dir = persistDir(settings)
-  mkdirSync(path.join(root, dir), { recursive: true })
+  mkdirSync(path.resolve(root, dir), { recursive: true })
   const note = settings.sample ? 'the sample world (test/stand-in)' : upstreamName(settings.graphUrl ?? DEFAULT_GRAPH_URL)
-  writeFileSync(path.join(root, dir, 'UPSTREAM'), `${note}\n`)
+  writeFileSync(path.resolve(root, dir, 'UPSTREAM'), `${note}\n`)
   return dir
 }
 

@@ -24,6 +24,9 @@ describe('persistDir: one state directory per upstream', () => {
     expect(persistDir(readSettings(root, { MAPILLARY_GRAPH_URL: 'https://graph.mapillary.com', MAPILLARY_ACCESS_TOKEN: TOKEN }))).toBe(real)
     // sha256('https://graph.mapillary.com'), computed outside this code (`printf %s … | sha256sum`).
     expect(real).toBe('.wrangler/state/upstream-7ac31005befd')
+    // Another root (a test's, a load run's): the same names under it.
+    expect(persistDir(readSettings(root, { MLY_EDGE_STATE_ROOT: '/tmp/x' }))).toBe('/tmp/x/sample')
+    expect(persistDir(readSettings(root, { MLY_EDGE_STATE_ROOT: '/tmp/x', MAPILLARY_ACCESS_TOKEN: TOKEN }))).toBe('/tmp/x/upstream-7ac31005befd')
   })
 
   it('gives another upstream another directory, and the same upstream however its URL is written', () => {

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
-import { boundLocalLogs, DEFAULT_GRAPH_URL, LOG_DIR, prepareStateDir, readSettings, SANDBOX_TOKEN, STAND_IN_STATE, STATE_ROOT } from './local-state.mjs'
+import { boundLocalLogs, DEFAULT_GRAPH_URL, LOG_DIR, prepareStateDir, readSettings, SANDBOX_TOKEN, STATE_ROOT } from './local-state.mjs'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const wrangler = path.join(root, 'node_modules', '.bin', 'wrangler')
@@ -119,10 +119,10 @@ async function waitFor(url, timeoutMs = 90_000) {
 }
 
 const s = readSettings(root)
-// `--persist-to DIR`: another state directory (npm run load keeps its flood of questions apart).
-const persistArg = process.argv.indexOf('--persist-to')
-const state = persistArg > 0 ? process.argv[persistArg + 1] : prepareStateDir(root, s)
-for (const note of boundLocalLogs(root, [state, STAND_IN_STATE])) console.log(note)
+const state = prepareStateDir(root, s)
+// The stand-in's world lives in code: its directory holds only its local logs.
+const standInState = `${s.stateRoot}/stand-in`
+for (const note of boundLocalLogs(root, [state, standInState])) console.log(note)
 if (existsSync(path.join(root, STATE_ROOT, 'v3'))) {
   console.log(`${STATE_ROOT}/v3 is from before state was kept per upstream (its upstream is not known); nothing reads it: delete it.`)
 }
@@ -134,7 +134,7 @@ if (s.sample) {
   graphUrl = `http://127.0.0.1:${s.sandboxPort}`
   token = SANDBOX_TOKEN
   console.log(`No upstream configured: serving the sample world from the Graph API stand-in on ${graphUrl}`)
-  run(['dev', '-c', 'test/stand-in/wrangler.toml', '--ip', '127.0.0.1', '--port', String(s.sandboxPort), '--inspector-port', '0', '--persist-to', STAND_IN_STATE], childEnv({}), 'sandbox')
+  run(['dev', '-c', 'test/stand-in/wrangler.toml', '--ip', '127.0.0.1', '--port', String(s.sandboxPort), '--inspector-port', '0', '--persist-to', standInState], childEnv({}), 'sandbox')
   if (!(await waitFor(`${graphUrl}/__sandbox/truth/world`))) {
     if (!stopping) console.error('The Graph API stand-in did not start.')
     await shutdown(1)

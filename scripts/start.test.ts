@@ -5,7 +5,8 @@
  * was gone, and the sample world's answers kept in the state any upstream's would use.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createServer, connect } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,6 +72,7 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number)
 // start.mjs), then every descendant seen.
 let group = 0
 let started: number[] = []
+const dirs: string[] = []
 afterAll(async () => {
   if (group && alive(group)) started = [...new Set([...started, ...descendants(group)])]
   try {
@@ -78,13 +80,17 @@ afterAll(async () => {
   } catch {}
   await until(() => started.every((pid) => !alive(pid)), 8_000)
   for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL')
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
 it('SIGTERM on the npm start process frees the gateway and stand-in ports within a few seconds', async () => {
   const [port, sandboxPort] = [await freePort(), await freePort()]
   // The sample world: neither upstream nor token from this machine's environment.
   const { MAPILLARY_GRAPH_URL: _url, MAPILLARY_ACCESS_TOKEN: _token, ...inherited } = process.env as Record<string, string | undefined>
-  const env = { ...inherited, PORT: String(port), SANDBOX_PORT: String(sandboxPort), CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
+  // Its own state root, so a developer's `npm start` on the same files is left alone.
+  const stateRoot = mkdtempSync(path.join(tmpdir(), 'mly-start-test-'))
+  dirs.push(stateRoot)
+  const env = { ...inherited, PORT: String(port), SANDBOX_PORT: String(sandboxPort), MLY_EDGE_STATE_ROOT: stateRoot, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
   // (ProcessEnv is widened by the Workers' generated types to their vars, which a child needs not.)
   const npm = spawn('npm', ['start'], { cwd: ROOT, env: env as unknown as NodeJS.ProcessEnv, stdio: 'ignore', detached: true })
   group = npm.pid!
@@ -99,8 +105,9 @@ it('SIGTERM on the npm start process frees the gateway and stand-in ports within
   const answer = await fetch(`http://127.0.0.1:${port}/v1/map-features?bbox=${bbox}&fields=object_type`, { signal: AbortSignal.timeout(30_000) })
   expect(answer.status, await answer.clone().text()).toBe(200)
   expect(((await answer.json()) as { features: unknown[] }).features.length, 'the sparse suburb').toBe(150)
-  const written = ['kv', 'do'].flatMap((kind) => filesUnder(path.join(ROOT, '.wrangler/state/sample/v3', kind))).filter((f) => statSync(f).mtimeMs >= t0)
-  expect(written.length, 'KV and Durable Object files written under .wrangler/state/sample').toBeGreaterThan(0)
+  const written = ['kv', 'do'].flatMap((kind) => filesUnder(path.join(stateRoot, 'sample/v3', kind))).filter((f) => statSync(f).mtimeMs >= t0)
+  expect(written.length, 'KV and Durable Object files written under <state root>/sample').toBeGreaterThan(0)
+  expect(readFileSync(path.join(stateRoot, 'sample/UPSTREAM'), 'utf8')).toBe('the sample world (test/stand-in)\n')
   started = [npm.pid!, ...descendants(npm.pid!)]
   expect(started.length, 'npm, sh, start.mjs, two wranglers and their workerd').toBeGreaterThanOrEqual(7)
 
