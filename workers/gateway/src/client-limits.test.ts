@@ -1,5 +1,8 @@
+import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { answerCost, clientIp } from './client-limits'
+import { keyRecordName } from './api-key'
+import { answerCost, clientIp, clientLimits } from './client-limits'
+import type { GatewayApp } from './env'
 
 describe('clientIp', () => {
   it('trusts CF-Connecting-IP only', () => {
@@ -19,5 +22,77 @@ describe('answerCost', () => {
     expect(answerCost(res({ 'x-cache': 'hit' }), { missCost: 10 })).toBe(1)
     expect(answerCost(res({}), { missCost: 10 })).toBe(1)
     expect(answerCost(res({}), { missCost: 7, newJob: true })).toBe(7)
+  })
+})
+
+describe('clientLimits', () => {
+  const KEY = `mlyk_${'k'.repeat(43)}`
+  type Call = { subject: string; cost: number; limit: number; force?: boolean }
+
+  /** The middleware in an app whose one route answers with `answer`'s headers. */
+  async function run(opts: { headers?: Record<string, string>; answer?: Record<string, string>; limiter?: 'works' | 'throws'; kv?: 'works' | 'throws'; vars?: Record<string, string> }) {
+    const calls: Call[] = []
+    const used = new Map<string, number>()
+    const env = {
+      RATE_LIMIT_EXEMPT_IPS: '',
+      RATE_LIMIT_ANONYMOUS: '5',
+      RATE_LIMIT_KEY: '100',
+      RATE_LIMIT_MISS_COST: '10',
+      RATE_LIMIT_WINDOW_SECONDS: '60',
+      ...opts.vars,
+      API_KEYS: {
+        get: async (name: string) => {
+          if (opts.kv === 'throws') throw new Error('KV down')
+          return name === (await keyRecordName(KEY)) ? { id: 'k1', name: 'unit', limit: 50 } : null
+        },
+      },
+      RATE_LIMITER: {
+        getByName: (subject: string) => ({
+          take: async (t: { cost: number; limit: number; force?: boolean; windowSeconds: number }) => {
+            if (opts.limiter === 'throws') throw new Error('object unreachable')
+            calls.push({ subject, cost: t.cost, limit: t.limit, ...(t.force ? { force: true } : {}) })
+            const now = used.get(subject) ?? 0
+            const allowed = t.force === true || now + t.cost <= t.limit
+            if (allowed) used.set(subject, now + t.cost)
+            return { allowed, limit: t.limit, remaining: Math.max(0, t.limit - (used.get(subject) ?? 0)), resetSeconds: 30 }
+          },
+        }),
+      },
+    }
+    const app = new Hono<GatewayApp>()
+    app.use('*', clientLimits)
+    app.get('/v1/x', (c) => c.json({}, 200, opts.answer ?? {}))
+    const res = await app.request('/v1/x', { headers: { 'cf-connecting-ip': '192.0.2.1', ...opts.headers } }, env)
+    return { res, calls }
+  }
+
+  it('charges a key 1 point first, then the rest of a miss after the answer', async () => {
+    const { res, calls } = await run({ headers: { 'x-api-key': KEY }, answer: { 'x-cache': 'miss' } })
+    expect(res.status).toBe(200)
+    expect(calls).toEqual([
+      { subject: 'key:k1', cost: 1, limit: 50 },
+      { subject: 'key:k1', cost: 9, limit: 50, force: true },
+    ])
+    expect([res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining')]).toEqual(['50', '40'])
+  })
+
+  it('lets requests through, without RateLimit headers, when the limiter cannot be reached', async () => {
+    const { res } = await run({ limiter: 'throws' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('ratelimit-limit')).toBeNull()
+  })
+
+  it('answers 503 with Retry-After, never 500 nor a pass, when keys cannot be read', async () => {
+    const { res } = await run({ headers: { authorization: `Bearer ${KEY}` }, kv: 'throws' })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect((await res.json()) as object).toMatchObject({ code: 'service_unavailable' })
+  })
+
+  it('leaves an exempt IP unlimited, but not a key sent from it', async () => {
+    const exempt = await run({ vars: { RATE_LIMIT_EXEMPT_IPS: '192.0.2.1' } })
+    expect([exempt.res.status, exempt.calls]).toEqual([200, []])
+    const keyed = await run({ vars: { RATE_LIMIT_EXEMPT_IPS: '192.0.2.1' }, headers: { 'x-api-key': KEY } })
+    expect(keyed.calls.map((c) => c.subject)).toEqual(['key:k1'])
   })
 })

@@ -60,7 +60,13 @@ export const clientLimits: MiddlewareHandler<GatewayApp> = async (c, next) => {
     take = ipTake
     c.set('limitedAs', 'ip')
   } else {
-    const record = sent === 'malformed' ? null : await findKey(env.API_KEYS, sent)
+    let record: Awaited<ReturnType<typeof findKey>>
+    try {
+      record = sent === 'malformed' ? null : await findKey(env.API_KEYS, sent)
+    } catch {
+      // No key can be checked: refuse for now (never let an unchecked key through).
+      return problemResponse(problem('service_unavailable', 'API keys cannot be checked just now; try again shortly.'), { 'retry-after': '5' })
+    }
     // Guessing keys costs the guesser's IP a point each, so a flood of made-up keys is limited too.
     if (!record) return refuse(c, exempt ? undefined : ipTake, 'invalid_api_key', 'The API key is not known (never made, or revoked).')
     subject = `key:${record.id}`
@@ -69,15 +75,26 @@ export const clientLimits: MiddlewareHandler<GatewayApp> = async (c, next) => {
   }
 
   const limiter = env.RATE_LIMITER.getByName(subject)
-  const first = await limiter.take({ cost: 1, ...take })
-  if (!first.allowed) return limited(first)
+  const first = await tryTake(() => limiter.take({ cost: 1, ...take }))
+  // A limiter that cannot be reached limits no one rather than failing everyone (logged as such).
+  if (!first) c.set('limitedAs', `${c.get('limitedAs')}:unchecked`)
+  else if (!first.allowed) return limited(first)
   await next()
+  if (!first) return
 
   const missCost = Math.max(1, Math.round(positiveNumber(env.RATE_LIMIT_MISS_COST, 10)))
   const newJob = c.get('deadlineJob') !== undefined || (c.req.method === 'POST' && c.req.path === '/v1/jobs' && c.res.status === 202)
   const rest = answerCost(c.res, { missCost, newJob }) - 1
-  const verdict = rest > 0 ? await limiter.take({ cost: rest, force: true, ...take }) : first
+  const verdict = rest > 0 ? ((await tryTake(() => limiter.take({ cost: rest, force: true, ...take }))) ?? first) : first
   for (const [name, value] of Object.entries(rateLimitHeaders(verdict))) c.res.headers.set(name, value)
+}
+
+async function tryTake(take: () => Promise<Verdict>): Promise<Verdict | undefined> {
+  try {
+    return await take()
+  } catch {
+    return undefined
+  }
 }
 
 function list(value: string | undefined): string[] {
@@ -91,7 +108,7 @@ function limited(v: Verdict): Response {
 /** A 401 (key missing or unknown), charged to the client's IP: a 429 once that is spent. */
 async function refuse(c: Context<GatewayApp>, ipTake: Omit<Take, 'cost'> | undefined, code: ProblemCode, detail: string): Promise<Response> {
   c.set('limitedAs', ipTake ? 'ip' : 'exempt')
-  const verdict = ipTake ? await c.env.RATE_LIMITER.getByName(`ip:${clientIp(c.req.raw.headers)}`).take({ cost: 1, ...ipTake }) : undefined
+  const verdict = ipTake ? await tryTake(() => c.env.RATE_LIMITER.getByName(`ip:${clientIp(c.req.raw.headers)}`).take({ cost: 1, ...ipTake })) : undefined
   if (verdict && !verdict.allowed) return limited(verdict)
   return problemResponse(problem(code, detail), { 'www-authenticate': 'Bearer realm="mly-edge"', ...(verdict ? rateLimitHeaders(verdict) : {}) })
 }

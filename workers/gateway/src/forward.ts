@@ -30,8 +30,10 @@ export async function forward(c: Context<GatewayApp>, route: PublicRoute): Promi
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), seconds * 1000)
   })
+  const answer = c.env[route.binding].fetch(req)
+  answer.catch(() => {}) // once the deadline has passed, its abort is no one's error
   try {
-    const res = await Promise.race([c.env[route.binding].fetch(req), late])
+    const res = await Promise.race([answer, late])
     // A fetched Response has immutable headers; the CORS and ETag middleware need to set some.
     if (res !== 'late') return new Response(res.body, res)
   } catch {
