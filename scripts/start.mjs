@@ -86,6 +86,13 @@ async function shutdown(code = 0) {
   process.exit(code)
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void shutdown(0))
+// A crash of this script must not leave the process groups it started serving.
+for (const event of ['uncaughtException', 'unhandledRejection']) {
+  process.on(event, (e) => {
+    console.error(e)
+    void shutdown(1)
+  })
+}
 // `npm start` runs us under `sh -c`; SIGTERM on npm ends npm and sh, not us: we are reparented.
 const parent = process.ppid
 setInterval(() => {
