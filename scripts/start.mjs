@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the gateway, every task Worker and the jobs Worker on workerd (wrangler dev), gateway on PORT.
+ * @module `npm start`: the gateway, the upstream quota governor, every task Worker and the jobs
+ * Worker on workerd (wrangler dev), gateway on PORT.
  * With neither MAPILLARY_GRAPH_URL nor MAPILLARY_ACCESS_TOKEN set, it first starts the bundled
  * Graph API stand-in (test/stand-in) and points the task Workers at it, so everything works offline.
  *
