@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { describe, expect, it, vi } from 'vitest'
@@ -13,7 +14,7 @@ import { docs } from './index'
 import { buildOpenApiDocument, openApiPath, type OpenApiDocument, type OpenApiOperation } from './document'
 import { openApiDocument } from './served-document'
 import { OPERATIONS } from './operations'
-import { PROBLEM_CODES, ROUTE_PROBLEMS } from './problems'
+import { gatewayProblems, PROBLEM_CODES, ROUTE_PROBLEMS } from './problems'
 import { JOB_PARAMS, jobIdParam } from './requests'
 
 // The gateway exports its rate limiter's Durable Object class, which Node cannot import.
@@ -119,6 +120,26 @@ describe('the OpenAPI document', () => {
     expect(listed).toBeGreaterThan(60)
     // Every route with problems is a documented one.
     for (const key of Object.keys(ROUTE_PROBLEMS)) expect(Object.keys(OPERATIONS)).toContain(key)
+  })
+
+  it('lists for its routes every code a Worker writes by name (a new one without docs fails here)', () => {
+    // Each Worker's routes, by the binding the gateway forwards them through.
+    const BINDING_OF: Record<string, string> = { 'map-features': 'MAP_FEATURES', 'sequence-detections': 'SEQUENCE_DETECTIONS', 'detection-geometry': 'DETECTION_GEOMETRY', 'feature-images': 'FEATURE_IMAGES', jobs: 'JOBS' }
+    const documented = (routes: readonly { path: string; methods: readonly string[] }[]) =>
+      new Set(routes.flatMap((r) => r.methods.flatMap((m) => [...(ROUTE_PROBLEMS[`${m} ${r.path}`] ?? []), ...gatewayProblems(r.path, true)])))
+    let seen = 0
+    for (const worker of [...Object.keys(BINDING_OF), 'gateway']) {
+      const dir = new URL(`../../../${worker}/src/`, import.meta.url)
+      const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && !f.startsWith('docs'))
+      const written = new Set(files.flatMap((f) => [...readFileSync(new URL(f, dir), 'utf8').matchAll(/\b(?:fail|problem)\(\s*'([a-z_]+)'/g)].map((m) => m[1]!)))
+      // An unknown route (the apps' notFound, a job object's own fetch) belongs to no route.
+      written.delete('route_not_found')
+      const routes = worker === 'gateway' ? [...PUBLIC_ROUTES, { path: '/healthz', methods: ['GET'] }] : PUBLIC_ROUTES.filter((r) => r.binding === BINDING_OF[worker])
+      const listed = documented(routes)
+      for (const code of written) expect(listed.has(code as never), `${worker} writes ${code}`).toBe(true)
+      seen += written.size
+    }
+    expect(seen).toBeGreaterThan(15)
   })
 
   it('names the problems the contract and the routes promise', () => {
