@@ -11,7 +11,8 @@ import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { mapFeaturesQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'
-import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
+import { cacheKey, cachedText, STALE_IF_ERROR, TTL } from '../../../shared/cache/kv-cache'
+import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { callObject } from '../../../shared/fanout/call-object'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
@@ -41,7 +42,7 @@ async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof m
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues?.join(','), fields: sortedFields.join(','), identity: identityPart(identity) })
   let requests = 0
-  const { text, hit } = await cachedText(
+  const { text, hit, stale } = await cachedText(
     c.env.CACHE,
     key,
     TTL.mapFeaturesBbox,
@@ -57,9 +58,10 @@ async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof m
       if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})
       return result.body
     },
-    { defer: (p) => c.executionCtx.waitUntil(p) },
+    // No URL in the answer: while the upstream fails, a copy kept past the TTL answers (X-Cache: stale, Age).
+    { defer: (p) => c.executionCtx.waitUntil(p), staleIfError: { seconds: STALE_IF_ERROR.mapFeaturesBbox, when: isUpstreamTrouble } },
   )
-  return answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json' })
+  return answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json', stale })
 }
 
 app.get('/v1/map-features', validate('query', mapFeaturesQuery), (c) => answerBox(c, c.req.valid('query'), maxBoxRequests(c.env)))

@@ -11,7 +11,8 @@ import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'
-import { cacheKey, cachedText, TTL } from '../../../shared/cache/kv-cache'
+import { cacheKey, cachedText, STALE_IF_ERROR, TTL } from '../../../shared/cache/kv-cache'
+import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { callObject } from '../../../shared/fanout/call-object'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
@@ -35,7 +36,7 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', sequenceDetect
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
   const key = await cacheKey('seq-detections', { sequence_id, fields: sweep.fields.join(','), pixels, identity: identityPart(identity) })
   let requests: number | undefined
-  const { text, hit } = await cachedText(
+  const { text, hit, stale } = await cachedText(
     c.env.CACHE,
     key,
     TTL.detections,
@@ -50,9 +51,10 @@ app.get('/v1/sequences/:sequenceId/detections', validate('param', sequenceDetect
       requests = result.requests
       return result.body
     },
-    { defer: (p) => c.executionCtx.waitUntil(p) },
+    // No URL in the answer: while the upstream fails, a copy kept past the TTL answers (X-Cache: stale, Age).
+    { defer: (p) => c.executionCtx.waitUntil(p), staleIfError: { seconds: STALE_IF_ERROR.detections, when: isUpstreamTrouble } },
   )
-  return answerJson(text, { maxAge: 3600, hit, upstreamRequests: requests })
+  return answerJson(text, { maxAge: 3600, hit, upstreamRequests: requests, stale })
 })
 
 export default app

@@ -1,0 +1,56 @@
+/**
+ * Stale-if-error for the map features in a box (issue 9): the answer holds no URL, so while the
+ * upstream fails (the stand-in's rate500) the copy kept a day past its hour answers, `X-Cache:
+ * stale` with its `Age`. The clock is moved past the hour with vi's fake Date (the Worker and its
+ * objects run in this isolate) and KV made what it would be then (entries expired by that time
+ * dropped: local KV expires on its own clock).
+ */
+import { env } from 'cloudflare:test'
+import { exports } from 'cloudflare:workers'
+import { afterEach, expect, it, vi } from 'vitest'
+
+async function standIn(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${env.MAPILLARY_GRAPH_URL}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  if (!res.ok) throw new Error(`stand-in ${path}: HTTP ${res.status}`)
+  return res.json()
+}
+
+async function later(seconds: number) {
+  const now = Date.now() + seconds * 1000
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
+  vi.setSystemTime(now)
+  let cursor: string | undefined
+  do {
+    const page = await env.CACHE.list({ cursor })
+    for (const key of page.keys) if (key.expiration !== undefined && key.expiration * 1000 <= now) await env.CACHE.delete(key.name)
+    cursor = page.list_complete ? undefined : page.cursor
+  } while (cursor)
+}
+
+afterEach(async () => {
+  vi.useRealTimers()
+  await standIn('/__sandbox/reset', {})
+})
+
+it('answers the kept copy, stale with its age, past the hour while the upstream fails; a box never answered gets the upstream’s problem', async () => {
+  const box = 'https://mf.test/v1/map-features?bbox=12.985,55.585,13.015,55.615&fields=object_type'
+  const first = await exports.default.fetch(box)
+  expect(first.status).toBe(200)
+  const text = await first.text()
+  expect(JSON.parse(text).features.length).toBeGreaterThan(0)
+
+  await standIn('/__sandbox/config', { rate500: 1 })
+  await later(3600 + 60)
+  const res = await exports.default.fetch(box)
+  const body = await res.text()
+  expect(res.status, body.slice(0, 300)).toBe(200)
+  expect(res.headers.get('x-cache')).toBe('stale')
+  expect(res.headers.get('content-type')).toBe('application/geo+json; charset=utf-8')
+  expect(Number(res.headers.get('age'))).toBeGreaterThanOrEqual(3600 + 60)
+  expect(Number(res.headers.get('age'))).toBeLessThan(3600 + 600)
+  expect(body).toBe(text)
+
+  // A box never answered has nothing kept: the upstream's problem.
+  const other = await exports.default.fetch('https://mf.test/v1/map-features?bbox=12.985,55.585,13.015,55.615&fields=first_seen_at')
+  expect([502, 503]).toContain(other.status)
+})
