@@ -10,3 +10,5 @@ export { requestIdentity, upstreamIdentity, identityPart, type UpstreamIdentity,
 export { createLimiter, type Limiter } from './limiter'
 export { backoffDelay, parseRetryAfter } from './backoff'
 export { clientForRequest, subrequestBudget, DEFAULT_GRAPH_URL, type UpstreamSettings } from './request-client'
+export { GovernedPermits, permitKind, type PermitSource, type PermitRefusal, type GovernorStub } from './permits'
+export { acquire, report, bucketShape, type PermitKind, type Grant, type BucketState, type BucketOptions } from './permit-bucket'
