@@ -167,12 +167,13 @@ function questions(world) {
   return { paths, distinctImages: () => Math.min(image, world.images.length) }
 }
 
-const CASES = {
-  cached: "one sequence's detections (3 images), answered before",
-  box: 'map features of a box never asked before (the sparse suburb grown by 1e-9°, 150 features): 1 upstream request each',
-  images: "an image's pixel detections, cycling through the sample world's images: 2 upstream requests each when new",
+/** What each case's requests ask, for the table. */
+const describe = (world) => ({
+  cached: `one sequence's detections (${world.sequence.length} images), answered before`,
+  box: 'map features of a box never asked before (the sparse suburb grown by 1e-9° each time): 1 upstream request each',
+  images: `an image's pixel detections, cycling through the sample world's ${world.images.length} images: 2 upstream requests each when new`,
   mix: '8 cached : 1 new box : 1 image',
-}
+})
 
 function runCase(url, next) {
   return new Promise((resolve, reject) => {
@@ -198,6 +199,7 @@ const rows = []
 try {
   const world = await sampleWorld(target.sandboxUrl)
   const { paths, distinctImages } = questions(world)
+  const what = describe(world)
   // Warm-up, not measured: every path once (isolates started, the cached answer stored).
   for (const name of ['cached', 'box', 'images']) {
     const res = await fetch(`${target.url}${paths[name]()}`, { signal: AbortSignal.timeout(60_000) })
@@ -242,7 +244,7 @@ try {
     '',
     '| case | what each request asks | requests | requests/s | p50 ms | p99 ms | 2xx | 429 | other 4xx | 5xx | errors + timeouts |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | ${CASES[r.name]}${r.images !== undefined ? ` (${r.images} distinct images)` : ''} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.ok} | ${r.limited} | ${r.other4xx} | ${r.server} | ${r.errors} |`),
+    ...rows.map((r) => `| ${r.name} | ${what[r.name]}${r.images !== undefined ? ` (${r.images} distinct images)` : ''} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.ok} | ${r.limited} | ${r.other4xx} | ${r.server} | ${r.errors} |`),
   ]
   console.log(lines.join('\n'))
   if (opts.readme) {
