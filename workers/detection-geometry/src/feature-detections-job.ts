@@ -13,6 +13,7 @@ import { shardSettings } from '../../../shared/fanout/shards'
 import { problem } from '../../../shared/problem/problem'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import type { Env } from './env'
+import { decodeLimits, type DecodeSettings } from './decode-limits'
 import { featureDetectionsName, featureDetectionsTask, validFeatureDetectionsParams, type FeatureDetectionsParams, type FeatureDetectionsUnit } from './feature-detections-task'
 
 /**
@@ -34,7 +35,7 @@ export class FeatureDetectionsJob extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_DETECTIONS_JOB.getByName(name) as unknown as PartStub }, featureDetectionsTask(env.CACHE), {
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_DETECTIONS_JOB.getByName(name) as unknown as PartStub }, featureDetectionsTask(env.CACHE, decodeLimits(env as Env & DecodeSettings).maxPoints), {
       shards: shardSettings(env),
       resultTtlMs: RESULT_TTL_MS,
       retainMs: RETAIN_MS,

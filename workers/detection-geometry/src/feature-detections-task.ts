@@ -9,9 +9,10 @@
  */
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import type { Task } from '../../../shared/engine/task'
-import { withPixels } from '../../../shared/mvt/with-pixels'
 import { problem } from '../../../shared/problem/problem'
 import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
+import { DEFAULT_MAX_DECODE_POINTS } from './decode-limits'
+import { detectionPixels } from './detection-pixels'
 import { imageMeta, type ImageMeta } from './image-meta'
 import { requireMapFeature } from './map-feature-kind'
 
@@ -55,10 +56,11 @@ export function featureDetectionsName(mapFeatureId: string, identity: UpstreamId
 }
 
 /**
- * The task over the Worker's KV (absent: no cache, every piece from the upstream).
- * @example new JobRunner(host, featureDetectionsTask(env.CACHE), options)
+ * The task over the Worker's KV (absent: no cache, every piece from the upstream); a detection
+ * drawing more than `maxPoints` points answers `pixel_geometry: null` (`too_many_points`).
+ * @example new JobRunner(host, featureDetectionsTask(env.CACHE, decodeLimits(env).maxPoints), options)
  */
-export function featureDetectionsTask(kv: KVNamespace | undefined): Task<FeatureDetectionsParams, FeatureDetectionsUnit> {
+export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = DEFAULT_MAX_DECODE_POINTS): Task<FeatureDetectionsParams, FeatureDetectionsUnit> {
   return {
     // The upstream lists detections of an image id too: an id of another kind is 404 like elsewhere.
     async plan(p, upstream) {
@@ -93,7 +95,7 @@ export function featureDetectionsTask(kv: KVNamespace | undefined): Task<Feature
       for (const d of JSON.parse(list.result) as Detection[]) {
         const image = d.image?.id ? images.get(d.image.id) : undefined
         if (!image) return { ok: false, problem: problem('upstream_error', `The upstream named no image for detection ${d.id}.`) }
-        detections.push({ ...withPixels(d, image.width, image.height), image })
+        detections.push({ ...detectionPixels(d, image.width, image.height, maxPoints), image })
       }
       return { ok: true, body: JSON.stringify({ map_feature: { id: p.map_feature_id }, detections }) }
     },
