@@ -118,4 +118,19 @@ describe('the OpenAPI document describes the real answers', () => {
     expect(await conforms('GET', '/healthz', await t.sys.fetch('/healthz'))).toMatchObject({ status: 'ok' })
     await conforms('GET', '/readyz', await t.sys.fetch('/readyz'))
   })
+
+  it('is what the gateway serves at /openapi.json, and /docs renders it under a strict CSP', async () => {
+    const served = await t.sys.fetch('/openapi.json')
+    expect(served.status).toBe(200)
+    const doc = (await served.json()) as OpenApiDocument
+    expect(doc).toEqual(openApiDocument(t.sys.url.origin))
+    expect(doc.servers).toEqual([{ url: t.sys.url.origin }])
+    const page = await t.sys.fetch('/docs')
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'none'/)
+    const html = await page.text()
+    expect(html).not.toMatch(/<script/i)
+    for (const path of Object.keys(doc.paths)) expect(html).toContain(path)
+  })
 })

@@ -10,6 +10,7 @@ import { etag, RETAINED_304_HEADERS } from 'hono/etag'
 import { notFound, onError } from '../../../shared/http/on-error'
 import { fail } from '../../../shared/problem/problem'
 import { clientLimits } from './client-limits'
+import { docs } from './docs'
 import { allowedOrigin } from './cors-origin'
 import { positiveNumber, TASK_BINDINGS, type GatewayApp } from './env'
 import { forward } from './forward'
@@ -81,6 +82,9 @@ async function probeUpstream(worker: Fetcher): Promise<ProbeOutcome> {
   }
   return (await res.json()) as ProbeOutcome
 }
+
+// The API reference: /openapi.json and /docs, outside /v1 so no key or limit applies.
+app.route('/', docs)
 
 for (const route of PUBLIC_ROUTES) {
   app.all(route.path, async (c) => {
