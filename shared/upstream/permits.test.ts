@@ -136,8 +136,17 @@ describe('GovernedPermits', () => {
 describe('GovernedPermits, first ask', () => {
   it('starts from firstAsk when given (a sweep slice that means to spend its budget)', async () => {
     const g = fakeGovernor()
-    const permits = new GovernedPermits(async () => g.stub, { firstAsk: 8, limit: 45, now: g.now, sleep: g.sleep })
-    for (let i = 0; i < 45; i++) await permits.take('entity')
+    const permits = new GovernedPermits(async () => g.stub, { firstAsk: { entity: 8 }, limit: 45, now: g.now, sleep: g.sleep })
+    for (let i = 0; i < 40; i++) await permits.take('entity')
     expect(g.asks.map((a) => a.count)).toEqual([8, 16, 21])
+    // search starts from 2 on its own; past the limit (45 asked in all) one at a time
+    const search = new GovernedPermits(async () => g.stub, { firstAsk: { entity: 8 }, now: g.now, sleep: g.sleep })
+    for (let i = 0; i < 3; i++) await search.take('search')
+    await permits.take('search')
+    expect(g.asks.slice(3).map((a) => [a.kind, a.count])).toEqual([
+      ['search', 2],
+      ['search', 4],
+      ['search', 1],
+    ])
   })
 })

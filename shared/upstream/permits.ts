@@ -47,8 +47,8 @@ export interface GovernedPermitsOptions {
   maxWaitMs?: number
   /** Most permits asked at once. Default 32. */
   maxBatch?: number
-  /** The first ask (then doubled each time). Default 2: a client that makes one or two fetches wastes none. */
-  firstAsk?: number
+  /** The first ask per kind (then doubled each time). Default 2: a client that makes one or two fetches wastes none. */
+  firstAsk?: Partial<Record<PermitKind, number>>
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -62,9 +62,9 @@ interface Held {
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
- * Permits from a governor object, taken in growing batches (2, 4, 8… up to `maxBatch` and never past
- * `limit`), so a client making N fetches costs about log2(N) object calls and wastes at most half
- * of what it took. Concurrent takes share one object call per kind. A code 4 reported here, or a
+ * Permits from a governor object, taken in growing batches per kind (2, 4, 8… up to `maxBatch` and
+ * never past `limit`), so a client making N fetches costs about log2(N) object calls and wastes at
+ * most half of what it took. Concurrent takes share one object call per kind. A code 4 reported here, or a
  * pause the governor answers, refuses at once every take that cannot wait it out.
  *
  * @example
@@ -80,7 +80,7 @@ export class GovernedPermits implements PermitSource {
   readonly #sleep: (ms: number) => Promise<void>
   readonly #held: Record<PermitKind, Held> = { entity: { count: 0, until: 0 }, search: { count: 0, until: 0 } }
   readonly #asking: Partial<Record<PermitKind, Promise<Grant>>> = {}
-  #nextAsk: number
+  readonly #nextAsk: Record<PermitKind, number>
   #asked = 0
   #pausedUntil = 0
   /** Object calls made (acquire and report), for tests and logs. */
@@ -91,7 +91,7 @@ export class GovernedPermits implements PermitSource {
     this.#limit = opts.limit ?? Number.POSITIVE_INFINITY
     this.#maxWaitMs = opts.maxWaitMs ?? 5000
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 32)
-    this.#nextAsk = Math.max(1, opts.firstAsk ?? 2)
+    this.#nextAsk = { entity: Math.max(1, opts.firstAsk?.entity ?? 2), search: Math.max(1, opts.firstAsk?.search ?? 2) }
     this.#now = opts.now ?? Date.now
     this.#sleep = opts.sleep ?? defaultSleep
   }
@@ -128,8 +128,8 @@ export class GovernedPermits implements PermitSource {
   async #ask(kind: PermitKind): Promise<number> {
     let pending = this.#asking[kind]
     if (!pending) {
-      const count = Math.max(1, Math.min(this.#nextAsk, this.#maxBatch, this.#limit - this.#asked))
-      this.#nextAsk = Math.min(this.#maxBatch, this.#nextAsk * 2)
+      const count = Math.max(1, Math.min(this.#nextAsk[kind], this.#maxBatch, this.#limit - this.#asked))
+      this.#nextAsk[kind] = Math.min(this.#maxBatch, this.#nextAsk[kind] * 2)
       // Measured from before the call: the governor's hold started no earlier than this.
       const sent = this.#now()
       this.calls++

@@ -6,7 +6,7 @@
 import { problem, ProblemError, type Problem } from '../problem/problem'
 import { GraphClient, tokenFrom, type GraphClientOptions } from './client'
 import { upstreamIdentity } from './identity'
-import { GovernedPermits, type GovernorStub } from './permits'
+import { GovernedPermits, type GovernorStub, type PermitKind } from './permits'
 
 /**
  * The quota governor's Durable Object namespace as a task Worker binds it (`GOVERNOR`, class
@@ -107,14 +107,15 @@ export function clientForRequest(
  */
 export function sliceClient(settings: UpstreamSettings, clientToken: string | undefined, overrides: Partial<GraphClientOptions> = {}): GraphClient | null {
   const auth = tokenFrom(clientToken ? `OAuth ${clientToken}` : undefined, settings.MAPILLARY_ACCESS_TOKEN)
-  // A slice means to spend its budget: its permits come in fewer, larger batches.
+  // A slice means to spend its budget: its entity permits come in fewer, larger batches. Not its
+  // search permits: a sparse box is one search request, and a permit taken but not spent is lost.
   return auth ? build(settings, auth, overrides, SLICE_FIRST_ASK) : null
 }
 
 /** A sweep slice's first ask for permits (a request's is 2: most requests make one or two fetches). */
-const SLICE_FIRST_ASK = 8
+const SLICE_FIRST_ASK = { entity: 8 }
 
-function build(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, overrides: Partial<GraphClientOptions>, firstAsk?: number): GraphClient {
+function build(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, overrides: Partial<GraphClientOptions>, firstAsk?: Partial<Record<PermitKind, number>>): GraphClient {
   const budget = overrides.subrequestBudget ?? subrequestBudget(settings)
   return new GraphClient({
     baseUrl: settings.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL,
@@ -133,7 +134,7 @@ export const MAX_PERMIT_WAIT_MS = 5000
  * Every client built here takes its permits from the governor object of its upstream identity
  * (`server`, or `client:<hash>`: a client's token gets its own bucket, named never by the token).
  */
-function governedBy(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, batches: { limit: number; firstAsk?: number }, maxRetryAfterSeconds: number | undefined): Pick<GraphClientOptions, 'permits'> {
+function governedBy(settings: UpstreamSettings, auth: { token: string; source: 'server' | 'client' }, batches: { limit: number; firstAsk?: Partial<Record<PermitKind, number>> }, maxRetryAfterSeconds: number | undefined): Pick<GraphClientOptions, 'permits'> {
   const governor = settings.GOVERNOR
   if (!governor) return {}
   let named: Promise<GovernorStub> | undefined
