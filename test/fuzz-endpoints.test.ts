@@ -105,6 +105,30 @@ const contentType = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'application/problem+json', 'text/plain', 'application/x-www-form-urlencoded', '', 'APPLICATION/JSON') },
 )
 
+/** A one-ring tile of `points` drawn points, about 2 bytes each: squares of growing size, all from (2048, 2048). */
+function ringTile(points: number): string {
+  const rings = [Array.from({ length: points }, (_, i): [number, number] => {
+    const side = Math.floor(i / 4) % 20
+    return [[0, 1, 1, 0][i % 4]! * (side + 1) + 2048, [0, 0, 1, 1][i % 4]! * (side + 1) + 2048]
+  })]
+  return encodeBase64(encodeTile([{ name: 'mpy-or', features: [{ type: 3, rings }] }]))
+}
+
+/** A valid body followed by `bytes` of white space (valid JSON still). */
+const paddedBody = (bytes: number): string => `{"geometry":"${realTiles[0]}","width":4032,"height":3024}${' '.repeat(bytes)}`
+
+/** Large bodies within the body limit: tiles of up to ~390,000 points (1 MiB of base64), geometries just under and over 1 MiB. */
+const bigBodyText: fc.Arbitrary<string> = fc.oneof(
+  fc.oneof(fc.integer({ min: 1000, max: 390_000 }), fc.constantFrom(49_999, 50_000, 50_001)).map((n) => JSON.stringify({ geometry: ringTile(n), width: 4032, height: 3024 })),
+  fc.integer({ min: -8, max: 8 }).map((d) => JSON.stringify({ geometry: 'A'.repeat(1024 * 1024 + d * 4), width: 1, height: 1 })),
+)
+
+/** Bodies past the limit (1 MiB of base64 + 4 KiB): by a few bytes to 64 KiB, or by several MiB. */
+const pastLimitBody: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: 1, max: 64 * 1024 }).map((pad) => paddedBody(1024 * 1024 + 4 * 1024 + pad)),
+  fc.integer({ min: 2, max: 20 }).map((mib) => paddedBody(mib * 1024 * 1024)),
+)
+
 // --- GET routes ------------------------------------------------------------------------------
 
 /**
@@ -266,6 +290,31 @@ describe('fuzzing the running endpoints: a problem+json or a valid result, never
         })
       }),
       fuzzParameters(150),
+    )
+  }, fuzzTimeout(240_000))
+
+  it('POST /v1/decode with large bodies within the limit: tiles of up to 390,000 points, geometries about 1 MiB', async () => {
+    await fc.assert(
+      fc.asyncProperty(bigBodyText, async (body) => {
+        const answer = await call('/v1/decode', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        expectAnswer(answer, `POST /v1/decode (${body.length} bytes)`, (result) => expectValidPixelGeometry(result.pixel_geometry))
+      }),
+      fuzzParameters(8),
+    )
+  }, fuzzTimeout(240_000))
+
+  // Found by this fuzzer, not fixed here (the gateway and the decode body limit are not this file's):
+  // bodies past the limit sometimes answer 500 text/plain "Error: Network connection lost." or have
+  // the connection reset with no answer, instead of a 413 problem (2–20 MiB: 5 and 16 of 33; a few
+  // bytes past: now and then). Run it with FUZZ_PAST_LIMIT=1 until that is fixed, then drop the condition.
+  it.skipIf(!process.env.FUZZ_PAST_LIMIT)('POST /v1/decode with bodies past the limit: a 413 problem, never a 500 nor a reset', async () => {
+    await fc.assert(
+      fc.asyncProperty(pastLimitBody, async (body) => {
+        const answer = await call('/v1/decode', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        expectAnswer(answer, `POST /v1/decode (${body.length} bytes)`, () => expect.fail('a body past the limit was accepted'))
+        expect(answer.status).toBe(413)
+      }),
+      fuzzParameters(20),
     )
   }, fuzzTimeout(240_000))
 
