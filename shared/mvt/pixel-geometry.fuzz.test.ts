@@ -46,7 +46,9 @@ const maxPoints = fc.option(fc.integer({ min: 0, max: 200 }), { nil: undefined }
 
 // --- generated valid tiles -------------------------------------------------------------------
 
-const EXTENTS = [1, 2, 7, 256, 512, 4096, 8192, 65_536, 2 ** 20, 2 ** 29]
+// Up to 2^20: every area is then exact in doubles, so "has an area" means the same to the oracle
+// and to the decoder; larger extents are fuzzed with raw layers below.
+const EXTENTS = [1, 2, 7, 256, 512, 4096, 8192, 65_536, 2 ** 20]
 
 /** A valid tile as layers: rings in [0, extent] (the stand-in's encoder takes 32-bit deltas). */
 const tileLayers: fc.Arbitrary<TileLayerInput[]> = fc.array(
