@@ -110,7 +110,8 @@ describe('the upstream quota governor', () => {
         expect(Number(a.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
       }
     }
-    expect(search.length).toBeGreaterThan(0)
+    // permits are not wasted: at least the whole bucket (a sixth of the rate) reached the upstream
+    expect(search.length).toBeGreaterThanOrEqual(Math.floor(SEARCH_RATE / 6))
     expect(search.length).toBeLessThanOrEqual(Math.floor(mostIn(SEARCH_RATE, elapsed)))
     expect(maxInWindow(search, 60_000)).toBeLessThanOrEqual(SEARCH_RATE)
   })

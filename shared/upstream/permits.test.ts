@@ -61,13 +61,20 @@ describe('GovernedPermits', () => {
   it('shares one object call among concurrent takes of one kind', async () => {
     const g = fakeGovernor()
     const permits = new GovernedPermits(async () => g.stub, { now: g.now, sleep: g.sleep })
-    const taken = await Promise.all(Array.from({ length: 6 }, () => permits.take('search')))
+    const taken = await Promise.all(Array.from({ length: 6 }, () => permits.take('entity')))
     expect(taken).toEqual(Array(6).fill(undefined))
     // 6 at once: one call for 2, then the 4 still waiting share the call for 4
     expect(g.asks).toEqual([
-      { kind: 'search', count: 2, granted: 2 },
-      { kind: 'search', count: 4, granted: 4 },
+      { kind: 'entity', count: 2, granted: 2 },
+      { kind: 'entity', count: 4, granted: 4 },
     ])
+  })
+
+  it('asks for one search permit first (a sparse box is one request), then doubles', async () => {
+    const g = fakeGovernor()
+    const permits = new GovernedPermits(async () => g.stub, { now: g.now, sleep: g.sleep })
+    for (let i = 0; i < 7; i++) await permits.take('search')
+    expect(g.asks.map((a) => a.count)).toEqual([1, 2, 4])
   })
 
   it('keeps the budgets apart: search permits are not spent on entity calls', async () => {
@@ -139,13 +146,13 @@ describe('GovernedPermits, first ask', () => {
     const permits = new GovernedPermits(async () => g.stub, { firstAsk: { entity: 8 }, limit: 45, now: g.now, sleep: g.sleep })
     for (let i = 0; i < 40; i++) await permits.take('entity')
     expect(g.asks.map((a) => a.count)).toEqual([8, 16, 21])
-    // search starts from 2 on its own; past the limit (45 asked in all) one at a time
+    // search starts from 1 on its own; past the limit (45 asked in all) one at a time
     const search = new GovernedPermits(async () => g.stub, { firstAsk: { entity: 8 }, now: g.now, sleep: g.sleep })
     for (let i = 0; i < 3; i++) await search.take('search')
     await permits.take('search')
     expect(g.asks.slice(3).map((a) => [a.kind, a.count])).toEqual([
+      ['search', 1],
       ['search', 2],
-      ['search', 4],
       ['search', 1],
     ])
   })

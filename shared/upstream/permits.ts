@@ -47,7 +47,11 @@ export interface GovernedPermitsOptions {
   maxWaitMs?: number
   /** Most permits asked at once. Default 32. */
   maxBatch?: number
-  /** The first ask per kind (then doubled each time). Default 2: a client that makes one or two fetches wastes none. */
+  /**
+   * The first ask per kind (then doubled each time). Default: entity 2 (an image's detections are two
+   * fetches), search 1 (a sparse box is one; a permit taken but not spent is lost, and the search
+   * budget is the small one).
+   */
   firstAsk?: Partial<Record<PermitKind, number>>
   now?: () => number
   sleep?: (ms: number) => Promise<void>
@@ -62,7 +66,7 @@ interface Held {
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
- * Permits from a governor object, taken in growing batches per kind (2, 4, 8… up to `maxBatch` and
+ * Permits from a governor object, taken in growing batches per kind (2, 4, 8… or 1, 2, 4… up to `maxBatch` and
  * never past `limit`), so a client making N fetches costs about log2(N) object calls and wastes at
  * most half of what it took. Concurrent takes share one object call per kind. A code 4 reported here, or a
  * pause the governor answers, refuses at once every take that cannot wait it out.
@@ -91,7 +95,7 @@ export class GovernedPermits implements PermitSource {
     this.#limit = opts.limit ?? Number.POSITIVE_INFINITY
     this.#maxWaitMs = opts.maxWaitMs ?? 5000
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 32)
-    this.#nextAsk = { entity: Math.max(1, opts.firstAsk?.entity ?? 2), search: Math.max(1, opts.firstAsk?.search ?? 2) }
+    this.#nextAsk = { entity: Math.max(1, opts.firstAsk?.entity ?? 2), search: Math.max(1, opts.firstAsk?.search ?? 1) }
     this.#now = opts.now ?? Date.now
     this.#sleep = opts.sleep ?? defaultSleep
   }

@@ -101,10 +101,10 @@ describe('every client built here is governed (GOVERNOR)', () => {
     const clientName = await upstreamIdentity('MLY|cli', settings)
     expect(g.names).toEqual(['server', clientName, clientName])
     expect(clientName).toMatch(/^client:[0-9a-f]{64}$/)
-    // a request's client asks for 2 at first, a sweep slice's for 8
+    // a request's client asks for 2 entity permits at first (1 search), a sweep slice's for 8
     expect(g.asked).toEqual([
       ['server', 'entity', 2],
-      [clientName, 'search', 2],
+      [clientName, 'search', 1],
       [clientName, 'entity', 8],
     ])
     expect(f.calls).toHaveLength(3)
