@@ -45,7 +45,7 @@ describe('request_id', () => {
   it('is in every problem, the id the gateway answers in X-Request-Id', async () => {
     for (const path of ['/v1/images/abc/detections', '/v1/map-features?bbox=1,2,3', '/v1/images/999999999999999/detections']) {
       const res = await t.sys.fetch(path)
-      const body = await res.json()
+      const body = (await res.json()) as { request_id?: string }
       expect(res.status, path).toBeGreaterThanOrEqual(400)
       expect(body.request_id, path).toMatch(/^[A-Za-z0-9._:-]{1,64}$/)
       expect(body.request_id, path).toBe(res.headers.get('x-request-id'))
