@@ -21,11 +21,13 @@ export function fuzzMultiplier(env: Record<string, string | undefined> = process
  * fc.assert(fc.property(fc.string(), (s) => parse(s) !== undefined), fuzzParameters(2000))
  */
 export function fuzzParameters<T>(base: number, env: Record<string, string | undefined> = process.env): fc.Parameters<T> {
-  const seed = env.FUZZ_SEED === undefined || env.FUZZ_SEED === '' ? undefined : Number(env.FUZZ_SEED)
+  const seed = env.FUZZ_SEED === undefined || env.FUZZ_SEED.trim() === '' ? NaN : Number(env.FUZZ_SEED)
+  const replay = Number.isInteger(seed)
   return {
     numRuns: Math.max(1, Math.round(base * fuzzMultiplier(env))),
-    ...(seed !== undefined && Number.isInteger(seed) ? { seed } : {}),
-    ...(seed !== undefined && env.FUZZ_PATH ? { path: env.FUZZ_PATH } : {}),
+    ...(replay ? { seed } : {}),
+    // A path means nothing without its seed.
+    ...(replay && env.FUZZ_PATH ? { path: env.FUZZ_PATH } : {}),
   }
 }
 
