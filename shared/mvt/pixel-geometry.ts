@@ -3,7 +3,9 @@
  * Turns an upstream detection `geometry` (base64 Mapbox Vector Tile) into image pixels, exactly as
  * docs/api-v1.md "Pixel geometry" says: every layer, every polygon feature, rings grouped by the MVT
  * winding rule, each point scaled by its layer's extent, origin top-left, y down (no flip), rings
- * closed. Never throws: bad input comes back as a tagged failure.
+ * closed; every exterior clockwise on screen and its holes the other way, whatever way the tile drew
+ * them. Never throws: bad input comes back as a tagged failure, and so does a tile past an optional
+ * cap on points (`too_many_points`).
  */
 import type { MultiPolygon, Polygon, Position } from 'geojson'
 import { classifyRings } from '@mapbox/vector-tile'
