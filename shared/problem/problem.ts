@@ -38,6 +38,14 @@ export type ProblemCode =
   | 'uri_too_long'
   | 'deadline_exceeded'
   | 'service_unavailable'
+  | 'signature_missing'
+  | 'signature_malformed'
+  | 'signature_mismatch'
+  | 'signature_expired'
+  | 'signature_replayed'
+  | 'webhooks_disabled'
+  | 'invalid_callback_url'
+  | 'no_callback_url'
 
 const STATUS: Record<ProblemCode, number> = {
   invalid_parameter: 400,
@@ -74,6 +82,17 @@ const STATUS: Record<ProblemCode, number> = {
   deadline_exceeded: 503,
   // A task Worker behind the gateway did not answer at all.
   service_unavailable: 503,
+  // Webhooks (workers/jobs): a trigger's X-Signature, its replay, a job's callback_url.
+  signature_missing: 401,
+  signature_malformed: 401,
+  signature_mismatch: 401,
+  signature_expired: 401,
+  signature_replayed: 409,
+  // No WEBHOOK_SECRET configured: the hooks do not exist on this server.
+  webhooks_disabled: 404,
+  invalid_callback_url: 400,
+  // Redeliver asked of a job that has no callback_url.
+  no_callback_url: 409,
 }
 
 const TITLE: Record<ProblemCode, string> = {
@@ -106,6 +125,14 @@ const TITLE: Record<ProblemCode, string> = {
   uri_too_long: 'URI too long',
   deadline_exceeded: 'No answer in time',
   service_unavailable: 'Service unavailable',
+  signature_missing: 'The webhook signature is missing',
+  signature_malformed: 'The webhook signature is malformed',
+  signature_mismatch: 'The webhook signature does not match',
+  signature_expired: 'The webhook signature is out of its time window',
+  signature_replayed: 'The webhook signature was already used',
+  webhooks_disabled: 'Webhooks are not configured on this server',
+  invalid_callback_url: 'The callback URL is refused',
+  no_callback_url: 'The job has no callback URL',
 }
 
 export interface Problem {

@@ -39,6 +39,14 @@ const CODES = {
   uri_too_long: true,
   deadline_exceeded: true,
   service_unavailable: true,
+  signature_missing: true,
+  signature_malformed: true,
+  signature_mismatch: true,
+  signature_expired: true,
+  signature_replayed: true,
+  webhooks_disabled: true,
+  invalid_callback_url: true,
+  no_callback_url: true,
 } as const satisfies Record<ProblemCode, true>
 
 /**
