@@ -23,7 +23,7 @@ describe('boundText', () => {
         expect(leaks(out), out).toBe(false)
         if (s.length <= MAX_ECHO_CHARS && !/mly(\||%7c)/i.test(s)) expect(out).toBe(s)
       }),
-      fuzzParameters(3000),
+      fuzzParameters(1500),
     )
   }, fuzzTimeout())
 })
