@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
-import { governorWorker } from './test/support/governor-worker'
+import { governorWorker } from './test/support/governor-worker.ts'
 
 // Three kinds of tests:
 // - unit: the pure pieces in shared/ and the Workers, the Graph API stand-in (test/stand-in), the

@@ -1,13 +1,9 @@
-import type { RateLimiter } from './rate-limiter'
-
 /**
  * Bindings of the gateway Worker: what wrangler.toml at the repository root declares, as
- * `wrangler types` writes it (`GatewayEnv` in worker-configuration.d.ts; `npm run types`), with the
- * rate limiter's namespace typed by its class. The config's comments say what each binding is.
+ * `wrangler types` writes it (`GatewayEnv` in worker-configuration.d.ts; `npm run types`), the rate
+ * limiter's namespace typed by its class. The config's comments say what each binding is.
  */
-export interface Env extends Omit<GatewayEnv, 'RATE_LIMITER'> {
-  RATE_LIMITER: DurableObjectNamespace<RateLimiter>
-}
+export interface Env extends GatewayEnv {}
 
 export type TaskBinding = 'SEQUENCE_DETECTIONS' | 'MAP_FEATURES' | 'DETECTION_GEOMETRY' | 'FEATURE_IMAGES' | 'JOBS'
 export const TASK_BINDINGS: readonly TaskBinding[] = ['SEQUENCE_DETECTIONS', 'MAP_FEATURES', 'DETECTION_GEOMETRY', 'FEATURE_IMAGES', 'JOBS']
