@@ -32,6 +32,14 @@ const STATUSES = {
   uri_too_long: 414,
   deadline_exceeded: 503,
   service_unavailable: 503,
+  signature_missing: 401,
+  signature_malformed: 401,
+  signature_mismatch: 401,
+  signature_expired: 401,
+  signature_replayed: 409,
+  webhooks_disabled: 404,
+  invalid_callback_url: 400,
+  no_callback_url: 409,
 } as const satisfies Record<ProblemCode, number>
 const CODES = Object.keys(STATUSES) as ProblemCode[]
 

@@ -40,15 +40,19 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { path: '/v1/jobs/:jobId', methods: ['GET'], binding: 'JOBS' },
   { path: '/v1/jobs/:jobId/result', methods: ['GET'], binding: 'JOBS' },
   { path: '/v1/jobs/:jobId/events', methods: ['GET'], binding: 'JOBS' },
+  { path: '/v1/jobs/:jobId/redeliver', methods: ['POST'], binding: 'JOBS' },
+  // Forwarded as it came: the jobs Worker verifies the signature over the raw body.
+  { path: '/v1/hooks/:task', methods: ['POST'], binding: 'JOBS' },
 ]
 
 /**
  * Whether the gateway tags the answer at `path` with an ETag (which reads the whole body). Not a
- * job's status, which changes, nor its event stream, which must flow as it is written; a job's
- * result never changes, so it is tagged.
+ * job's status, which changes, nor its event stream, which must flow as it is written, nor a
+ * webhook trigger's 202; a job's result never changes, so it is tagged.
  * @example etagged('/v1/map-features') // true
  * @example etagged('/v1/jobs/0123…/events') // false
  */
 export function etagged(path: string): boolean {
+  if (path.startsWith('/v1/hooks/')) return false
   return !path.startsWith('/v1/jobs') || /^\/v1\/jobs\/[^/]+\/result$/.test(path)
 }

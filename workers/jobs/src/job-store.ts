@@ -6,6 +6,9 @@
  *   {@link RESULT_CHUNK_BYTES} (a value must stay under SQLite's 2 MB limit).
  * - `runs(n, started_at, finished_at, subrequests, polls, outcome)`: one row per alarm invocation
  *   that called the task Worker: its subrequests (the task call plus progress asks).
+ * - `deliveries(n, id, event, state, next_at, created_at)`: each delivery of the callback (one
+ *   when the job ends, one per redeliver); `state` pending, delivered, failed or superseded.
+ * - `delivery_attempts(delivery, at, status, error, latency_ms)`: every attempt of each.
  *
  * The tables are made by {@link JobStore.create} only: an object asked about an id that was never
  * a job stays empty.
@@ -23,6 +26,7 @@ CREATE TABLE IF NOT EXISTS job (
   task TEXT NOT NULL,
   path TEXT NOT NULL,
   callback_url TEXT,
+  origin TEXT,
   client_token INTEGER NOT NULL,
   state TEXT NOT NULL,
   done INTEGER NOT NULL,
@@ -46,6 +50,21 @@ CREATE TABLE IF NOT EXISTS runs (
   polls INTEGER NOT NULL DEFAULT 0,
   outcome TEXT
 );
+CREATE TABLE IF NOT EXISTS deliveries (
+  n INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  state TEXT NOT NULL,
+  next_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+  delivery INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status INTEGER,
+  error TEXT,
+  latency_ms INTEGER NOT NULL
+);
 `
 
 type Row = Record<string, SqlStorageValue>
@@ -55,6 +74,8 @@ export interface NewJob {
   task: JobTask
   path: string
   callbackUrl?: string
+  /** The public origin the job was submitted at (for the URLs in its callback). */
+  origin?: string
   clientToken: boolean
   progress: Progress
   createdAt: number
@@ -90,9 +111,9 @@ export class JobStore {
     this.#sql.exec(SCHEMA)
     this.#tables = true
     this.#sql.exec(
-      `INSERT INTO job (id, task, path, callback_url, client_token, state, done, total, progress_seq, seq, created_at, updated_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, 1, 1, ?, ?, ?)`,
-      job.id, job.task, job.path, job.callbackUrl ?? null, job.clientToken ? 1 : 0, job.progress.done, job.progress.total, job.createdAt, job.createdAt, job.expiresAt,
+      `INSERT INTO job (id, task, path, callback_url, origin, client_token, state, done, total, progress_seq, seq, created_at, updated_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, 1, 1, ?, ?, ?)`,
+      job.id, job.task, job.path, job.callbackUrl ?? null, job.origin ?? null, job.clientToken ? 1 : 0, job.progress.done, job.progress.total, job.createdAt, job.createdAt, job.expiresAt,
     )
   }
 
@@ -105,6 +126,7 @@ export class JobStore {
       task: String(r.task) as JobTask,
       path: String(r.path),
       ...(r.callback_url !== null ? { callbackUrl: String(r.callback_url) } : {}),
+      ...(r.origin != null ? { origin: String(r.origin) } : {}),
       clientToken: r.client_token === 1,
       state: String(r.state) as JobState,
       progress: { done: Number(r.done), total: Number(r.total) },
@@ -187,11 +209,78 @@ export class JobStore {
     }))
   }
 
+  /** A new delivery of the callback, due at `now`; one still pending is superseded by it. */
+  startDelivery(id: string, event: string, now: number): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("UPDATE deliveries SET state = 'superseded', next_at = NULL WHERE state = 'pending'")
+      this.#sql.exec("INSERT INTO deliveries (id, event, state, next_at, created_at) VALUES (?, ?, 'pending', ?, ?)", id, event, now, now)
+    })
+  }
+
+  /** The delivery still pending, if any. */
+  pendingDelivery(): DeliveryRow | null {
+    if (!this.#ready()) return null
+    const r = this.#sql.exec<Row>("SELECT * FROM deliveries WHERE state = 'pending' ORDER BY n DESC LIMIT 1").toArray()[0]
+    return r ? deliveryRow(r) : null
+  }
+
+  /**
+   * One attempt of delivery `n`, and what follows: `next` its new state, `nextAt` the next
+   * attempt's time while pending. A delivery superseded meanwhile keeps its state.
+   */
+  recordAttempt(n: number, a: { at: number; status?: number; error?: string; latencyMs: number }, next: { state: DeliveryState; nextAt?: number }): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec('INSERT INTO delivery_attempts (delivery, at, status, error, latency_ms) VALUES (?, ?, ?, ?, ?)', n, a.at, a.status ?? null, a.error ?? null, a.latencyMs)
+      this.#sql.exec("UPDATE deliveries SET state = ?, next_at = ? WHERE n = ? AND state = 'pending'", next.state, next.state === 'pending' ? (next.nextAt ?? null) : null, n)
+    })
+  }
+
+  /** Attempts made so far by delivery `n`. */
+  attemptCount(n: number): number {
+    return Number(this.#sql.exec<Row>('SELECT count(*) AS c FROM delivery_attempts WHERE delivery = ?', n).one().c)
+  }
+
+  /** Every delivery, oldest first, with its attempts. */
+  deliveries(): DeliveryRow[] {
+    if (!this.#ready()) return []
+    const attempts = this.#sql.exec<Row>('SELECT * FROM delivery_attempts ORDER BY at, rowid').toArray()
+    return this.#sql.exec<Row>('SELECT * FROM deliveries ORDER BY n').toArray().map((r) => ({
+      ...deliveryRow(r),
+      attempts: attempts
+        .filter((a) => a.delivery === r.n)
+        .map((a) => ({ at: Number(a.at), ...(a.status !== null ? { status: Number(a.status) } : {}), ...(a.error !== null ? { error: String(a.error) } : {}), latencyMs: Number(a.latency_ms) })),
+    }))
+  }
+
   /** Everything this object stored, its alarm included. */
   async forget(): Promise<void> {
     await this.#storage.deleteAlarm()
     await this.#storage.deleteAll()
     this.#tables = false
+  }
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'superseded'
+
+export interface DeliveryRow {
+  n: number
+  id: string
+  event: string
+  state: DeliveryState
+  nextAt?: number
+  createdAt: number
+  attempts: { at: number; status?: number; error?: string; latencyMs: number }[]
+}
+
+function deliveryRow(r: Row): DeliveryRow {
+  return {
+    n: Number(r.n),
+    id: String(r.id),
+    event: String(r.event),
+    state: String(r.state) as DeliveryState,
+    ...(r.next_at !== null ? { nextAt: Number(r.next_at) } : {}),
+    createdAt: Number(r.created_at),
+    attempts: [],
   }
 }
 

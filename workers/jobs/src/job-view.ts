@@ -5,6 +5,7 @@
  */
 import type { Problem } from '../../../shared/problem/problem'
 import type { JobTask } from '../../../shared/http/task-params'
+import type { DeliveryRow } from './job-store'
 import type { SseMessage } from './sse'
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed'
@@ -20,8 +21,10 @@ export interface JobRow {
   task: JobTask
   /** The synchronous path and query the job stands for. */
   path: string
-  /** Stored for the next issue (webhook delivery); not validated or called yet. */
+  /** Where the result is POSTed when the job ends (checked at submission: shared/webhooks). */
   callbackUrl?: string
+  /** The public origin the job was submitted at. */
+  origin?: string
   /** The caller sent its own token, which the object holds in memory only. */
   clientToken: boolean
   state: JobState
@@ -50,6 +53,37 @@ export interface JobStatus {
   created_at: string
   updated_at: string
   expires_at: string
+  /** Each delivery of the callback, oldest first (only when the job has a callback_url and ended). */
+  deliveries?: DeliveryView[]
+}
+
+/** One delivery of a job's callback as the status shows it. */
+export interface DeliveryView {
+  id: string
+  event: string
+  state: DeliveryRow['state']
+  /** While pending: when the next attempt is due. */
+  next_attempt_at?: string
+  attempts: { at: string; status?: number; error?: string; latency_ms: number }[]
+}
+
+/**
+ * A stored delivery as the status shows it.
+ * @example deliveryView({ n: 1, id: 'd', event: 'job.done', state: 'delivered', createdAt: 0, attempts: [{ at: 0, status: 204, latencyMs: 3 }] }).attempts[0] // { at: '1970-01-01T00:00:00.000Z', status: 204, latency_ms: 3 }
+ */
+export function deliveryView(d: DeliveryRow): DeliveryView {
+  return {
+    id: d.id,
+    event: d.event,
+    state: d.state,
+    ...(d.state === 'pending' && d.nextAt !== undefined ? { next_attempt_at: new Date(d.nextAt).toISOString() } : {}),
+    attempts: d.attempts.map((a) => ({
+      at: new Date(a.at).toISOString(),
+      ...(a.status !== undefined ? { status: a.status } : {}),
+      ...(a.error !== undefined ? { error: a.error } : {}),
+      latency_ms: a.latencyMs,
+    })),
+  }
 }
 
 export function isEnded(state: JobState): state is 'done' | 'failed' {
@@ -65,7 +99,7 @@ export function statusUrl(origin: string, id: string): string {
  * What `GET /v1/jobs/{id}` answers.
  * @example jobStatus(row, 'https://api.example').result_url // 'https://api.example/v1/jobs/<id>/result'
  */
-export function jobStatus(row: JobRow, origin: string): JobStatus {
+export function jobStatus(row: JobRow, origin: string, deliveries: readonly DeliveryRow[] = []): JobStatus {
   return {
     id: row.id,
     task: row.task,
@@ -76,6 +110,7 @@ export function jobStatus(row: JobRow, origin: string): JobStatus {
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
     expires_at: new Date(row.expiresAt).toISOString(),
+    ...(deliveries.length > 0 ? { deliveries: deliveries.map(deliveryView) } : {}),
   }
 }
 

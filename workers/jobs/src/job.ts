@@ -15,15 +15,22 @@
  * task's problem. A caller's own token lives in this object's memory only: if the object lost it
  * (eviction), the job fails asking to be submitted again, never falling back to the server's token.
  * The record and result are deleted at `expiresAt` (JOB_TTL_SECONDS after submission).
+ *
+ * A job with a `callback_url` delivers its callback once it ended (src/callback.ts): the same
+ * alarm makes each attempt when it is due, and after a failed one arms the next per
+ * `deliveryDelayMs` (CALLBACK_ATTEMPTS in all), so a delivery resumes after an eviction. Every
+ * attempt is stored and shown in the status as `deliveries`.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { problem, problemResponse, PROBLEM_CONTENT_TYPE, type Problem } from '../../../shared/problem/problem'
 import type { JobTask } from '../../../shared/http/task-params'
 import { parseRetryAfter } from '../../../shared/upstream/backoff'
+import { checkCallbackUrl, DEFAULT_DELIVERY_ATTEMPTS, deliveryDelayMs, webhookSecrets } from '../../../shared/webhooks'
+import { attemptDelivery, callbackMessage, CALLBACK_TIMEOUT_MS, type AttemptOutcome, type CallbackEvent } from './callback'
 import type { Env, TaskBinding } from './env'
 import { isJobId } from './job-id'
-import { JobStore, RESULT_CHUNK_BYTES, type RunRow } from './job-store'
-import { isEnded, jobStatus, mergeProgress, pendingEvents, seenAll, type JobRow, type JobStatus, type Progress } from './job-view'
+import { JobStore, RESULT_CHUNK_BYTES, type DeliveryRow, type DeliveryState, type RunRow } from './job-store'
+import { deliveryView, isEnded, jobStatus, mergeProgress, pendingEvents, seenAll, statusUrl, type DeliveryView, type JobRow, type JobStatus, type Progress } from './job-view'
 import { pollDelayMs } from './poll'
 import { lastEventId, sseComment, sseMessage, sseRetry } from './sse'
 
@@ -53,6 +60,8 @@ const DEFAULT_TTL_S = 86_400
 const DEFAULT_HEARTBEAT_S = 15
 /** How long a browser's EventSource waits before reconnecting to a broken stream. */
 const SSE_RETRY_MS = 2_000
+/** First retry delay of a callback when CALLBACK_BASE_DELAY_MS does not say (then doubling, with jitter). */
+const DEFAULT_CALLBACK_BASE_DELAY_MS = 30_000
 
 export interface CreateJob {
   id: string
@@ -93,6 +102,7 @@ export class Job extends DurableObject<Env> {
       task: input.task,
       path: input.path,
       ...(input.callbackUrl !== undefined ? { callbackUrl: input.callbackUrl } : {}),
+      origin: input.origin,
       clientToken: authorization !== undefined,
       progress: mergeProgress({ done: 0, total: 0 }, input.progress) ?? { done: 0, total: 0 },
       createdAt: now,
@@ -105,7 +115,21 @@ export class Job extends DurableObject<Env> {
   /** The status, or null when there is no such job (never made, or expired). */
   status(origin: string): JobStatus | null {
     const row = this.#live()
-    return row ? jobStatus(row, origin) : null
+    return row ? jobStatus(row, origin, this.#store.deliveries()) : null
+  }
+
+  /**
+   * Starts a new delivery of the callback (a new delivery id), superseding one still pending:
+   * the delivery, or the problem (no job, not ended yet, no callback_url).
+   */
+  async redeliver(): Promise<{ delivery: DeliveryView } | { problem: Problem }> {
+    const row = this.#live()
+    if (!row) return { problem: jobNotFound() }
+    if (!isEnded(row.state)) return { problem: problem('job_not_ready', `The job is ${row.state}; its callback is delivered once it ended.`, { state: row.state }) }
+    if (row.callbackUrl === undefined) return { problem: problem('no_callback_url', 'The job was submitted without a callback_url: there is nothing to deliver.') }
+    this.#store.startDelivery(crypto.randomUUID(), eventOf(row), Date.now())
+    await this.#armAfterEnd(row)
+    return { delivery: deliveryView(this.#store.pendingDelivery()!) }
   }
 
   /** Every run so far with its subrequests (for tests and operators). */
@@ -131,7 +155,9 @@ export class Job extends DurableObject<Env> {
       // Never rethrow: the platform would retry blindly. Our own error: try again shortly, a few times.
       console.error('job: alarm failed', e instanceof Error ? e.name : typeof e)
       try {
-        if (++this.#errors >= MAX_ERRORS) await this.#fail(problem('internal_error', 'The job failed on our side; submit it again.'))
+        const ended = isEnded(this.#store.row()?.state ?? 'queued')
+        // An ended job stays as it ended: only its callback's delivery is tried again.
+        if (++this.#errors >= MAX_ERRORS && !ended) await this.#fail(problem('internal_error', 'The job failed on our side; submit it again.'))
         else await this.ctx.storage.setAlarm(Date.now() + 1000 * this.#errors)
       } catch {
         // Storage itself failing: the watchdog alarm, if set, tries again.
@@ -155,7 +181,7 @@ export class Job extends DurableObject<Env> {
       this.#notify()
       return
     }
-    if (isEnded(row.state)) return this.ctx.storage.setAlarm(row.expiresAt)
+    if (isEnded(row.state)) return this.#afterEnd(row, now)
     if (this.#running) return this.ctx.storage.setAlarm(now + WATCHDOG_MS)
     if (row.clientToken && this.#authorization === undefined) {
       await this.#fail(problem('job_interrupted', 'The job was interrupted and lost the token of your Authorization header, which is kept in memory only; submit the job again.'))
@@ -170,7 +196,7 @@ export class Job extends DurableObject<Env> {
       const outcome = await this.#run(row)
       if (!this.#store.row()) return // expired (deleted) while it ran
       if (outcome.kind === 'done') {
-        await this.ctx.storage.setAlarm(row.expiresAt)
+        await this.#ended()
       } else if (outcome.kind === 'failed') {
         await this.#fail(outcome.problem)
       } else {
@@ -301,8 +327,74 @@ export class Job extends DurableObject<Env> {
     this.#store.fail(p, Date.now())
     this.#authorization = undefined
     this.#notify()
+    await this.#ended()
+  }
+
+  /** The job just ended: the first delivery of its callback (if it has one), then the alarm. */
+  async #ended(): Promise<void> {
     const row = this.#store.row()
-    if (row) await this.ctx.storage.setAlarm(row.expiresAt)
+    if (!row) return
+    if (row.callbackUrl !== undefined && this.#store.deliveries().length === 0) this.#store.startDelivery(crypto.randomUUID(), eventOf(row), Date.now())
+    await this.#armAfterEnd(row)
+  }
+
+  /** The alarm of an ended job: the pending delivery's next attempt, else (and at the latest) the expiry. */
+  async #armAfterEnd(row: JobRow): Promise<void> {
+    const next = this.#store.pendingDelivery()?.nextAt
+    await this.ctx.storage.setAlarm(next !== undefined ? Math.min(next, row.expiresAt) : row.expiresAt)
+  }
+
+  /** An ended job's alarm: a due attempt of its callback, then the next alarm. */
+  async #afterEnd(row: JobRow, now: number): Promise<void> {
+    const pending = this.#store.pendingDelivery()
+    if (pending && (pending.nextAt ?? now) <= now) await this.#deliver(row, pending)
+    await this.#armAfterEnd(row)
+  }
+
+  /** One attempt of delivery `d`, stored with what follows it: delivered, failed, or the next attempt's time. */
+  async #deliver(row: JobRow, d: DeliveryRow): Promise<void> {
+    const attempt = this.#store.attemptCount(d.n) + 1
+    const attempts = positiveInt(this.env.CALLBACK_ATTEMPTS, DEFAULT_DELIVERY_ATTEMPTS)
+    const secret = webhookSecrets(this.env.WEBHOOK_SECRET)[0]
+    // Checked again: the allowed hosts may have changed since submission.
+    const url = checkCallbackUrl(row.callbackUrl ?? '', this.env.CALLBACK_ALLOW_HOSTS)
+    let outcome: AttemptOutcome
+    let final = false
+    if (!url.ok || secret === undefined) {
+      final = !url.ok
+      const error = !url.ok ? `callback_url refused: ${url.reason}` : 'no WEBHOOK_SECRET to sign the callback with'
+      outcome = { ok: false, attempt: { at: new Date().toISOString(), error, latency_ms: 0 } }
+    } else {
+      // Should this invocation be cut off mid-attempt, the attempt is made again (at-least-once).
+      await this.ctx.storage.setAlarm(Date.now() + CALLBACK_TIMEOUT_MS + WATCHDOG_MS)
+      const origin = row.origin ?? ''
+      const status = jobStatus(row, origin)
+      const result = row.state === 'done' ? { contentType: row.contentType ?? 'application/octet-stream', bytes: row.resultBytes ?? 0, text: () => this.#resultText() } : null
+      outcome = await attemptDelivery(url.url, callbackMessage(status, result, statusUrl(origin, row.id)), d.id, secret)
+    }
+    let next: { state: DeliveryState; nextAt?: number }
+    if (outcome.ok) next = { state: 'delivered' }
+    else if (final || attempt >= attempts) next = { state: 'failed' }
+    else {
+      const baseMs = positiveInt(this.env.CALLBACK_BASE_DELAY_MS, DEFAULT_CALLBACK_BASE_DELAY_MS)
+      const delay = deliveryDelayMs(attempt, { baseMs, ...(outcome.retryAfterS !== undefined ? { retryAfterSeconds: outcome.retryAfterS } : {}) })
+      next = { state: 'pending', nextAt: Date.now() + delay }
+    }
+    const a = outcome.attempt
+    this.#store.recordAttempt(d.n, { at: Date.parse(a.at), ...(a.status !== undefined ? { status: a.status } : {}), ...(a.error !== undefined ? { error: a.error } : {}), latencyMs: a.latency_ms }, next)
+    this.#notify()
+  }
+
+  /** The stored result as text (the callback sends at most MAX_CALLBACK_BODY_BYTES of it). */
+  #resultText(): string {
+    const decoder = new TextDecoder()
+    let text = ''
+    for (let n = 0; ; n++) {
+      const data = this.#store.chunk(n)
+      if (!data) break
+      text += decoder.decode(data, { stream: true })
+    }
+    return text + decoder.decode()
   }
 
   /** Wakes every event stream waiting for a change. */
@@ -422,6 +514,16 @@ async function taskProblem(res: Response, task: JobTask): Promise<Problem> {
     }
   }
   return problem(res.status >= 500 ? 'upstream_error' : 'internal_error', `The ${task} Worker answered ${res.status} without problem details.`)
+}
+
+/** The callback event of an ended job. */
+function eventOf(row: JobRow): CallbackEvent {
+  return row.state === 'done' ? 'job.done' : 'job.failed'
+}
+
+function positiveInt(value: string | undefined, fallback: number): number {
+  const n = Number(value)
+  return Number.isInteger(n) && n > 0 ? n : fallback
 }
 
 function seconds(value: string | undefined, fallback: number): number {
