@@ -157,13 +157,13 @@ const ALLOWED: ReadonlyArray<readonly [string, string, string?]> = [
 ]
 
 describe('checkCallbackUrl', () => {
-  it.each(REFUSED)('refuses %s (%s)', (url, word, allow) => {
+  it.each(REFUSED.map(([url, word, allow]) => ({ url, word, allow })))('refuses $url ($word)', ({ url, word, allow }) => {
     const check = checkCallbackUrl(url, allow)
     expect(check.ok).toBe(false)
     if (!check.ok) expect(check.reason).toContain(word)
   })
 
-  it.each(ALLOWED)('allows %s', (url, href, allow) => {
+  it.each(ALLOWED.map(([url, href, allow]) => ({ url, href, allow })))('allows $url', ({ url, href, allow }) => {
     const check = checkCallbackUrl(url, allow)
     expect(check).toEqual({ ok: true, url: new URL(href) })
     if (check.ok) expect(check.url.href).toBe(href)

@@ -5,4 +5,4 @@
  */
 export { SIGNATURE_TOLERANCE_SECONDS, signatureHeader, verifySignature, webhookSecrets, type SignatureCheck } from './signature'
 export { checkCallbackUrl, type CallbackUrlCheck } from './callback-url'
-export { DEFAULT_DELIVERY_ATTEMPTS, deliveryDelayMs, readCapped, retryAfterSeconds, type DeliveryDelayOptions } from './delivery-schedule'
+export { DEFAULT_BASE_DELAY_MS, DEFAULT_DELIVERY_ATTEMPTS, DEFAULT_MAX_DELAY_MS, deliveryDelayMs, readCapped, retryAfterSeconds, type DeliveryDelayOptions } from './delivery-schedule'
