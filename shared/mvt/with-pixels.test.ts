@@ -34,4 +34,14 @@ describe('withPixels', () => {
       pixel_geometry_error: { reason: 'invalid_base64', detail: 'The geometry is not valid base64 (standard or URL-safe alphabet).' },
     })
   })
+
+  it('passes the point cap on: a tile past it keeps its place as too_many_points', () => {
+    expect(withPixels({ id: '3', geometry: squareTile }, 1000, 500, { maxPoints: 5 }).pixel_geometry).not.toBeNull()
+    expect(withPixels({ id: '3', geometry: squareTile }, 1000, 500, { maxPoints: 4 })).toEqual({
+      id: '3',
+      geometry: squareTile,
+      pixel_geometry: null,
+      pixel_geometry_error: { reason: 'too_many_points', detail: 'The geometry holds more than 4 points, the most one decode answers.' },
+    })
+  })
 })
