@@ -43,8 +43,9 @@ describe('verifySignature', () => {
     expect(await verifySignature(`t=${T},v1=${EMPTY_OBJECT_SIG.toUpperCase()}`, '{}', ['secret'], T)).toEqual({ ok: true, t: T, v1: EMPTY_OBJECT_SIG })
   })
 
-  it('tolerates spaces around parts and ignores other schemes (v0=…)', async () => {
+  it('tolerates spaces around parts, stray commas, and ignores other schemes (v0=…)', async () => {
     expect(await verifySignature(` t = ${T} , v0=abc, v1= ${EMPTY_OBJECT_SIG} `, '{}', ['secret'], T)).toMatchObject({ ok: true, v1: EMPTY_OBJECT_SIG })
+    expect(await verifySignature(`t=${T},,v1=${EMPTY_OBJECT_SIG},`, '{}', ['secret'], T)).toMatchObject({ ok: true, v1: EMPTY_OBJECT_SIG })
   })
 
   it('tries every secret: the previous one still verifies while secrets rotate', async () => {
@@ -100,6 +101,7 @@ describe('verifySignature', () => {
     ['no t', `v1=${EMPTY_OBJECT_SIG}`],
     ['no v1', `t=${T}`],
     ['only v0', `t=${T},v0=${EMPTY_OBJECT_SIG}`],
+    ['only commas', ',,,'],
     ['two t', `t=${T},t=${T},v1=${EMPTY_OBJECT_SIG}`],
     ['a part without =', `t=${T},${EMPTY_OBJECT_SIG}`],
     ['t with a fraction', `t=${T}.0,v1=${EMPTY_OBJECT_SIG}`],

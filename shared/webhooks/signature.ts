@@ -71,6 +71,7 @@ function parseHeader(header: string | null | undefined): Parsed {
   let tText: string | undefined
   const v1: string[] = []
   for (const part of header.split(',')) {
+    if (part.trim() === '') continue // a stray comma changes nothing
     const eq = part.indexOf('=')
     if (eq < 0) return { ok: false, reason: 'signature_malformed', detail: 'X-Signature must be comma-separated key=value pairs: t=<unix seconds>,v1=<hex>.' }
     const key = part.slice(0, eq).trim()
