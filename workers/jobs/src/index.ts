@@ -29,7 +29,7 @@ export { Job } from './job'
 export { SeenSignature } from './seen-signature'
 
 /** Largest `POST /v1/jobs` (and `POST /v1/hooks/{task}`) body: params are a handful of short strings. */
-export const MAX_BODY_BYTES = 16 * 1024
+const MAX_BODY_BYTES = 16 * 1024
 
 const jobBody = z.strictObject(
   {

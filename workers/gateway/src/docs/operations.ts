@@ -6,10 +6,10 @@
  */
 import type { ZodObject, ZodType } from 'zod'
 import { z } from 'zod'
-import { DETECTION_FIELDS, DEFAULT_DETECTION_FIELDS, MAP_FEATURE_FIELDS, mapFeaturePath, mapFeaturesQuery, imageDetectionsPath, sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../../shared/http/task-params'
+import { DETECTION_FIELDS, DEFAULT_DETECTION_FIELDS, JOB_TASKS, MAP_FEATURE_FIELDS, mapFeaturePath, mapFeaturesQuery, imageDetectionsPath, sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../../shared/http/task-params'
 import { decodeBody, MAX_GEOMETRY_CHARS, MAX_OBJECT_VALUES } from '../../../../shared/http/validation'
 import { decodeAnswer, featureCollectionAnswer, featureImagesAnswer, health, readiness, imageDetectionsAnswer, jobAccepted, jobStatus, mapFeatureDetectionsAnswer, sequenceDetectionsAnswer } from './answers'
-import { jobBody, jobIdParam } from './requests'
+import { JOB_PARAMS, jobBody, jobIdParam } from './requests'
 import { DEFAULT_MAX_DECODE_BODY_BYTES, DEFAULT_MAX_DECODE_POINTS } from '../../../detection-geometry/src/decode-limits'
 
 export interface ParamDoc {
@@ -46,6 +46,34 @@ const JOB = { description: 'A job id as POST /v1/jobs answered it: 32 hexadecima
 const TASK_ANSWER_HEADERS = ['Cache-Control', 'X-Cache', 'X-Upstream-Requests', 'Age'] as const
 
 const json = (schema: ZodType) => ({ 'application/json': schema })
+
+/** One delivery of a job's callback (workers/jobs/src/job-view.ts `DeliveryView`). */
+const delivery = z
+  .strictObject({
+    id: z.string().meta({ description: 'The X-Delivery-Id of every attempt of this delivery: receivers dedupe by it' }),
+    event: z.enum(['job.done', 'job.failed']).meta({ description: 'X-Event-Type' }),
+    state: z.enum(['pending', 'delivered', 'failed', 'superseded']).meta({ description: 'superseded: a redeliver started a newer one while this was pending' }),
+    next_attempt_at: z.string().optional().meta({ description: 'ISO 8601, while pending' }),
+    attempts: z.array(
+      z.strictObject({
+        at: z.string().meta({ description: 'ISO 8601' }),
+        status: z.number().int().optional().meta({ description: "The receiver's HTTP status (2xx ends the delivery; a 3xx is never followed)" }),
+        error: z.string().optional().meta({ description: 'Why the attempt failed when there was no answer, or a redirect' }),
+        latency_ms: z.number().int().min(0),
+      }),
+    ),
+  })
+  .meta({ id: 'Delivery' })
+
+/** The status with its callback's deliveries (`deliveries` only when the job has a callback_url and ended). */
+const jobStatusWithDeliveries = jobStatus.extend({ deliveries: z.array(delivery).optional().meta({ description: "Each delivery of the job's callback, oldest first" }) }).meta({ id: 'JobStatus' })
+
+const CALLBACK_URL = z.string().max(2048).meta({ description: 'https URL of a public host the result is POSTed to when the job ends (signed, see X-Signature); private, loopback, link-local and metadata addresses, local names and credentials in the URL are refused (400 invalid_callback_url)' })
+
+/** `POST /v1/hooks/{task}` body: the task's params by name, and callback_url. */
+const hookBody = z
+  .union(JOB_TASKS.map((task) => JOB_PARAMS[task].extend({ callback_url: CALLBACK_URL.optional() }).meta({ title: task })) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]])
+  .meta({ id: 'HookRequest' })
 
 /**
  * Every public route's documentation, by `METHOD /router/path`. The gateway's own routes
@@ -123,7 +151,32 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     summary: "A job's state and progress",
     request: { params: z.object({ jobId: jobIdParam }) },
     params: { jobId: JOB },
-    answers: [{ status: 200, description: 'The job', content: json(jobStatus), headers: ['Cache-Control'] }],
+    answers: [{ status: 200, description: 'The job', content: json(jobStatusWithDeliveries), headers: ['Cache-Control'] }],
+  },
+  'POST /v1/jobs/:jobId/redeliver': {
+    tag: 'Jobs',
+    summary: "Deliver an ended job's callback again",
+    description: 'Starts a new delivery (a new X-Delivery-Id), retried like the first; one still pending is superseded. 409 job_not_ready before the job ended, 409 no_callback_url for a job submitted without one.',
+    request: { params: z.object({ jobId: jobIdParam }) },
+    params: { jobId: JOB },
+    answers: [{ status: 202, description: 'The new delivery; follow it in the job status (Location)', content: json(delivery), headers: ['Location', 'Cache-Control'] }],
+  },
+  'POST /v1/hooks/:task': {
+    tag: 'Jobs',
+    summary: 'Start a job from another system: a signed webhook trigger',
+    description:
+      'The body is the task\'s params (as in POST /v1/jobs) plus an optional callback_url. X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, "<t>.<raw body>")> (several v1 allowed; the current or the previous secret). 401 when missing, malformed, not matching, or more than 5 minutes from now; 409 signature_replayed when the same signature comes again; 404 webhooks_disabled when the server has no WEBHOOK_SECRET. On completion the result (above 1 MiB: {"job", "result_url"}; a failed job: its problem with job and status_url) is POSTed to callback_url, signed the same way, with X-Delivery-Id and X-Event-Type (job.done or job.failed), retried with backoff; delivery is at least once: dedupe by X-Delivery-Id.',
+    request: {
+      params: z.object({ task: z.enum(JOB_TASKS) }),
+      body: hookBody,
+      headers: z.object({ 'X-Signature': z.string().regex(/^t=\d+(,v1=[0-9a-f]{64})+$/) }),
+    },
+    params: {
+      task: { description: 'The task the job runs', example: 'image-detections' },
+      'X-Signature': { description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>', example: 't=1764547200,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd' },
+    },
+    answers: [{ status: 202, description: 'Accepted: follow status_url (also in Location)', content: json(jobAccepted), headers: ['Location', 'Cache-Control'] }],
+    clientToken: true,
   },
   'GET /v1/jobs/:jobId/result': {
     tag: 'Jobs',

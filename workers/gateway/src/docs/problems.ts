@@ -88,6 +88,7 @@ export const problemSchema = z
     retry_after: z.number().optional().meta({ description: '503: seconds to wait, as in Retry-After' }),
     upstream_status: z.number().optional().meta({ description: 'upstream_*: the HTTP status the upstream answered' }),
     state: z.string().optional().meta({ description: 'job_not_ready: the job state' }),
+    reason: z.string().optional().meta({ description: 'invalid_callback_url: why the URL is refused' }),
     echo_truncated: z.boolean().optional().meta({ description: 'Some echoed input was cut to bound the answer' }),
     request_id: z.string().optional().meta({ description: 'The X-Request-Id of the answer, to quote when asking about it' }),
     deadline_seconds: z.number().optional().meta({ description: 'deadline_exceeded: the deadline that passed' }),
@@ -120,8 +121,25 @@ export const ROUTE_PROBLEMS: Readonly<Record<string, readonly ProblemCode[]>> = 
   // The body is read within MAX_DECODE_BODY_BYTES, the tile within MAX_DECODE_POINTS (decode-limits.ts).
   'POST /v1/decode': ['payload_too_large', 'invalid_body', 'invalid_base64', 'corrupt_tile', 'empty_tile', 'too_many_points'],
   // The task Worker's progress probe answers its own 400/422 at POST time (e.g. MAX_BBOX_AREA).
-  'POST /v1/jobs': ['payload_too_large', 'invalid_body', 'invalid_parameter', 'invalid_bbox', 'bbox_too_large'],
+  'POST /v1/jobs': ['payload_too_large', 'invalid_body', 'invalid_parameter', 'invalid_bbox', 'bbox_too_large', 'invalid_callback_url'],
   'GET /v1/jobs/:jobId': ['not_found'],
+  'POST /v1/jobs/:jobId/redeliver': ['not_found', 'job_not_ready', 'no_callback_url'],
+  // workers/jobs/src/hooks.ts, then POST /v1/jobs's own checks.
+  'POST /v1/hooks/:task': [
+    'webhooks_disabled',
+    'not_found',
+    'payload_too_large',
+    'signature_missing',
+    'signature_malformed',
+    'signature_mismatch',
+    'signature_expired',
+    'signature_replayed',
+    'invalid_body',
+    'invalid_parameter',
+    'invalid_bbox',
+    'bbox_too_large',
+    'invalid_callback_url',
+  ],
   // A failed job's result is its problem, with its status: whatever the task ended with.
   'GET /v1/jobs/:jobId/result': ['job_not_ready', ...TASK_FAILURES],
   'GET /v1/jobs/:jobId/events': ['not_found'],
