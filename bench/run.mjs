@@ -18,7 +18,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const JITTER_MS = Number(process.env.BENCH_JITTER_MS ?? 10)
 const CONNECTIONS = 6 // the Workers limit on fetches awaiting headers per invocation
 const TOKEN = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
-// The gateway binds every task Worker and the jobs Worker: all must run.
+// The gateway binds every task Worker and the jobs Worker, and the task Workers take their upstream
+// permits from the quota governor: all must run (the gateway first: it is the one listened on).
 const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs']
 
 const sandbox = createTestHarness({ workers: [{ configPath: 'test/stand-in/wrangler.toml' }] })
@@ -26,6 +27,7 @@ const { url: upstream } = await sandbox.listen()
 const system = createTestHarness({
   workers: [
     { configPath: 'wrangler.toml' },
+    { configPath: 'workers/governor/wrangler.toml' },
     ...TASKS.map((t) => ({ configPath: `workers/${t}/wrangler.toml`, vars: { MAPILLARY_GRAPH_URL: upstream.origin }, secrets: { MAPILLARY_ACCESS_TOKEN: TOKEN } })),
   ],
 })

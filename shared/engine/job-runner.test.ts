@@ -678,6 +678,49 @@ describe('JobRunner: failures and retries', () => {
     expect(runSlices(h).map((s) => s.units)).toStrictEqual([2, 1])
   })
 
+  it('waits out a quota governor’s pause without spending a try: the caller gets 503 with the pause’s Retry-After, the work goes on after it', async () => {
+    // maxUnitTries 1, as a box has: a refused permit must not count as the unit's one try. One unit at a time, so the order is known.
+    const h = setup({ options: { maxUnitTries: 1, maxInFlight: 1 } })
+    // The governor refuses i2's permit until T0 + 100 s (what GraphClient throws then: nothing sent).
+    const end = T0 + 100_000
+    before.set('i2', () => {
+      if (clock.now < end) throw new UpstreamError('rate_limited', 'not sent: paced', { retryAfterSeconds: Math.ceil((end - clock.now) / 1000), paced: true })
+    })
+    const first = await h.runner.run('sizes:s4', { sequence_id: 's4' })
+    expect(first).toStrictEqual({
+      ok: false,
+      problem: problem('upstream_rate_limited', 'This service is pacing its upstream requests to stay within the upstream\'s rate limit, shared by every caller; retry in 100 s.', { retry_after: 100 }),
+      headers: { 'retry-after': '100' },
+      requests: 2,
+    })
+    // No unit started after the refusal; the refused ones spent no try and stay pending; no stall.
+    expect(graph.paths()).toStrictEqual(['/image_ids', '/i1'])
+    expect(unitTries(h, '1+1')).toStrictEqual({ tries: 0, state: 'pending' })
+    expect(unitTries(h, '2+1')).toStrictEqual({ tries: 0, state: 'pending' })
+    expect(job(h)).toMatchObject({ state: 'running', stalls: 0 })
+    // The alarm comes back within maxAlarmDelayMs, finds the pause still on, and waits again.
+    expect(h.storage.alarm).toBe(T0 + 60_000)
+    // Halfway through the pause, a caller is told the time left.
+    clock.now = T0 + 40_000
+    expect(await h.runner.run('sizes:s4', { sequence_id: 's4' })).toMatchObject({ ok: false, problem: { code: 'upstream_rate_limited', retry_after: 60 }, headers: { 'retry-after': '60' } })
+    // That call's own slice was refused again (nothing asked), and set the alarm to the pause's end; then the rest runs.
+    expect(graph.paths()).toStrictEqual(['/image_ids', '/i1'])
+    expect(h.storage.alarm).toBe(end)
+    await h.fire()
+    await h.idle()
+    expect(job(h)?.state).toBe('done')
+    const out = await h.runner.run('sizes:s4', { sequence_id: 's4' })
+    expect(body(out)).toStrictEqual(sizes(1, 2, 3, 4))
+    expect(graph.paths()).toStrictEqual(['/image_ids', '/i1', '/i2', '/i3', '/i4'])
+    expect(clock.now).toBe(end)
+    expect(runSlices(h).map((s) => [s.attempts, s.units])).toStrictEqual([
+      [1, 1],
+      [0, 0],
+      [3, 3],
+    ])
+    expect(job(h)?.stalls).toBe(0)
+  })
+
   it.each<[UpstreamReason]>([['not_found'], ['bad_request'], ['unauthorized']])('fails the job at once on %s', async (reason) => {
     const h = setup()
     throws.set('i2', [new UpstreamError(reason, reason)])

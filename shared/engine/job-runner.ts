@@ -145,6 +145,8 @@ export class JobRunner<P, U> {
   #planningFor: { name: string; params: string } | undefined
   #slicing = false
   readonly #waiters = new Set<() => void>()
+  /** The quota governor refused the last slice's permits: until when, and what a waiting caller is told. */
+  #paced: { until: number; e: UpstreamError; source: 'server' | 'client' } | undefined
 
   constructor(host: EngineHost, task: Task<P, U>, options: Partial<EngineOptions> = {}) {
     this.#host = host
@@ -427,12 +429,13 @@ export class JobRunner<P, U> {
     let failure: { e: UpstreamError; unit: StoredUnit } | undefined
     let unexpected: unknown
     let overLimit: Failure | undefined
+    let paced: UpstreamError | undefined
     let running = 0
 
     await pump({
       queue,
       maxActive: Math.max(1, Math.floor(this.#o.maxInFlight / perUnit)),
-      fits: (starting) => !failure && !overLimit && unexpected === undefined && client.stats.attempts + (starting + 1) * perUnit <= budget,
+      fits: (starting) => !failure && !overLimit && !paced && unexpected === undefined && client.stats.attempts + (starting + 1) * perUnit <= budget,
       run: async (unit) => {
         running++
         try {
@@ -455,6 +458,12 @@ export class JobRunner<P, U> {
           }
           // Out of budget: the unit stays pending for the next slice, with a fresh budget.
           if (e.reason === 'budget_exhausted') return
+          // The quota governor sent nothing: no try spent, the unit waits out the pause in a later slice.
+          if (e.paced) {
+            paced ??= e
+            retryAfter = Math.max(retryAfter, e.retryAfterSeconds ?? 1)
+            return
+          }
           const last = !TRANSIENT.has(e.reason) || unit.tries + 1 >= this.#o.maxUnitTries
           this.store.unitFailed(unit, last, slice, counts())
           if (e.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter, e.retryAfterSeconds)
@@ -471,7 +480,12 @@ export class JobRunner<P, U> {
     if (failure) return this.#fail(this.#failureOf(failure.e, JSON.parse(failure.unit.unit) as U, client.tokenSource))
     if (this.store.counts().pending === 0) return this.#finish()
     const now = Date.now()
-    if (done === 0) {
+    if (paced) {
+      // Waiting callers are told to come back after the pause; the work goes on by the alarm.
+      this.#paced = { until: now + retryAfter * 1000, e: paced, source: client.tokenSource }
+      this.#wake()
+    }
+    if (done === 0 && !paced) {
       const stalls = job.stalls + 1
       if (stalls >= this.#o.maxStalls) {
         // The budget kept ending the client's retries: name what the upstream kept answering.
@@ -533,7 +547,7 @@ export class JobRunner<P, U> {
     const deadline = this.#o.maxWaitMs === undefined ? Infinity : Date.now() + this.#o.maxWaitMs
     for (;;) {
       const job = this.store.job()
-      if (!job || job.state !== 'running' || Date.now() > deadline) return
+      if (!job || job.state !== 'running' || Date.now() > deadline || this.#pacedNow()) return
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer)
@@ -550,6 +564,11 @@ export class JobRunner<P, U> {
     }
   }
 
+  /** Whether the governor's pause of the last slice still holds. */
+  #pacedNow(): boolean {
+    return this.#paced !== undefined && this.#paced.until > Date.now()
+  }
+
   #wake(): void {
     for (const wake of [...this.#waiters]) wake()
   }
@@ -559,7 +578,15 @@ export class JobRunner<P, U> {
     const requests = this.store.spent().requests
     if (!job) return { ok: false, problem: problem('internal_error', 'The job lost its plan.'), requests }
     if (job.state === 'failed') return { ok: false, problem: job.problem ?? problem('internal_error', 'The job failed.'), ...(job.headers ? { headers: job.headers } : {}), requests }
-    if (job.state !== 'done') return this.#stillRunning(requests)
+    if (job.state !== 'done') {
+      if (this.#pacedNow()) {
+        const { e, source } = this.#paced!
+        const seconds = Math.max(1, Math.ceil((this.#paced!.until - Date.now()) / 1000))
+        const f = upstreamProblem(new UpstreamError(e.reason, e.message, { retryAfterSeconds: seconds, paced: true, tokenSource: source }), source)
+        return { ok: false, problem: f.problem, headers: f.headers, requests }
+      }
+      return this.#stillRunning(requests)
+    }
     const results: UnitResult<U>[] = this.store.results().map((r) => ({ unit: JSON.parse(r.unit) as U, result: r.result }))
     const out = this.#task.answer(JSON.parse(job.params) as P, results)
     return out.ok ? { ok: true, body: out.body, requests } : { ok: false, problem: out.problem, ...(out.headers ? { headers: out.headers } : {}), requests }
