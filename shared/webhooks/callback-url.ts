@@ -16,7 +16,11 @@
 /** Longer URLs are refused before parsing: no receiver needs one. */
 const MAX_URL_LENGTH = 2048
 
-/** Suffixes of names that only mean something on a local network (RFC 6761, 6762, 8375, ICANN's .internal). */
+/**
+ * Suffixes of names no public receiver has: special-use and reserved (RFC 6761: localhost, test,
+ * invalid, example; RFC 6762 .local; RFC 8375 home.arpa; RFC 7686 .onion; ICANN's .internal),
+ * and names private networks use that ICANN keeps out of the root (.home, .corp, .lan, …).
+ */
 const LOCAL_SUFFIXES = ['localhost', 'local', 'internal', 'localdomain', 'home.arpa', 'lan', 'intranet', 'corp', 'home', 'arpa', 'test', 'invalid', 'example', 'onion']
 
 /** Refused IPv4 blocks as [first address, prefix length, what it is] (IANA special-purpose registry). */
