@@ -156,6 +156,8 @@ const vars = {
   CLOUDFLARE_INCLUDE_PROCESS_ENV: 'true',
   MAPILLARY_GRAPH_URL: graphUrl ?? DEFAULT_GRAPH_URL,
   ...(token ? { MAPILLARY_ACCESS_TOKEN: token } : {}),
+  // A secret (not in any [vars]): the jobs Worker's webhook signing key(s), README "Webhooks".
+  ...(s.pick('WEBHOOK_SECRET') ? { WEBHOOK_SECRET: s.pick('WEBHOOK_SECRET') } : {}),
   ...(s.corsOrigins ? { CORS_ORIGINS: s.corsOrigins } : {}),
   ...(s.budget ? { SUBREQUEST_BUDGET: s.budget } : {}),
 }
