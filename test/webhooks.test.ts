@@ -96,6 +96,19 @@ describe('a signed trigger', () => {
     expect(signedBy(got!.headers['x-signature'], got!.body, SECRET)).toBe(true)
   })
 
+  it('is verified over its raw bytes as sent: the gateway forwards them unchanged', async () => {
+    // Whitespace, member order and escapes a re-serialised body would lose.
+    const body = `{\n  "callback_url" :\t"${receiver.url('/raw').replace('/raw', '/r\\u0061w')}",\r\n "image_id":  ${t.world.sampleImages.ordinary}  }  `
+    const res = await trigger('image-detections', body, sign(SECRET, body, now()))
+    expect(res.status, JSON.stringify(res.body)).toBe(202)
+    await receiver.waitFor('/raw', 1)
+  })
+
+  it('above 16 KiB: 413 before anything else', async () => {
+    const body = JSON.stringify({ image_id: t.world.sampleImages.ordinary, pad: 'x'.repeat(17 * 1024) })
+    expectProblem(await trigger('image-detections', body, sign(SECRET, body, now())), 413, 'payload_too_large')
+  })
+
   it('checks its params as POST /v1/jobs does', async () => {
     const body = JSON.stringify({ image_id: 'not-a-number' })
     const hook = await trigger('image-detections', body, sign(SECRET, body, now()))
@@ -140,6 +153,17 @@ describe('a refused trigger', () => {
     await settled(first.body.id)
     await sleep(500)
     expect(receiver.received('/replay')).toHaveLength(1)
+  })
+
+  it('sent 6 times at once with one signature: exactly one job', async () => {
+    const b = JSON.stringify({ image_id: t.world.sampleImages.ordinary, callback_url: receiver.url('/race') })
+    const signature = sign(SECRET, b, now())
+    const answers = await Promise.all(Array.from({ length: 6 }, () => trigger('image-detections', b, signature)))
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409, 409, 409, 409])
+    const accepted = answers.find((a) => a.status === 202)!
+    await settled(accepted.body.id)
+    await sleep(500)
+    expect(receiver.received('/race')).toHaveLength(1)
   })
 
   it('for a task that does not exist: 404', async () => {
@@ -269,5 +293,21 @@ describe('redeliver', () => {
     await ended(t.sys, res.body.id)
     expectProblem(await t.sys.json(`/v1/jobs/${res.body.id}/redeliver`, { method: 'POST' }), 409, 'no_callback_url')
     expectProblem(await t.sys.json(`/v1/jobs/${'0'.repeat(32)}/redeliver`, { method: 'POST' }), 404, 'not_found')
+  })
+})
+
+// Last: it restarts the runtime without a secret.
+describe('with no WEBHOOK_SECRET', () => {
+  it('has no hooks (404 webhooks_disabled, even signed) and takes no callback_url', async () => {
+    await t.sys.gateway.update((options) => ({
+      ...options,
+      workers: options.workers.map((w) => (w.configPath === 'workers/jobs/wrangler.toml' ? { ...w, vars: { ...w.vars, WEBHOOK_SECRET: '' } } : w)),
+    }))
+    const b = JSON.stringify({ image_id: t.world.sampleImages.ordinary })
+    expectProblem(await trigger('image-detections', b, sign(SECRET, b, now())), 404, 'webhooks_disabled')
+    expectProblem(await trigger('image-detections', b, undefined), 404, 'webhooks_disabled')
+    const job = await t.sys.json('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'image-detections', params: { image_id: t.world.sampleImages.ordinary }, callback_url: receiver.url('/unsigned') }) })
+    expectProblem(job, 400, 'invalid_callback_url')
+    expect(job.body.reason).toBe('callbacks_disabled')
   })
 })
