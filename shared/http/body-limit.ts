@@ -7,19 +7,34 @@
 import type { MiddlewareHandler } from 'hono'
 import { problem, problemResponse } from '../problem/problem'
 
+/** How {@link readBodyWithin} ends a body over its limit. */
+export interface BodyLimitOptions {
+  /**
+   * Read and drop the rest of a body over the limit, up to this many bytes in all, before answering,
+   * so a client still sending gets the 413 instead of a reset connection (workerd closes a
+   * connection whose request body was left unread). A body declared or found larger is cancelled.
+   * Default 0: cancel at once.
+   */
+  drainUpTo?: number
+}
+
 /**
  * The body's bytes when it holds at most `maxBytes`, else null (the stream is cancelled as soon as
- * the count passes the limit, so a 50 MB body costs about `maxBytes` of reading). A declared
- * `Content-Length` over the limit is refused before anything is read; a smaller one is not trusted.
+ * the count passes the limit, so a 50 MB body costs about `maxBytes` of reading; with `drainUpTo`
+ * it is read to its end first, never past `drainUpTo`, and nothing past `maxBytes` is kept). A
+ * declared `Content-Length` over the limit is refused before anything is kept; a smaller one is
+ * not trusted.
  *
  * @example
  * const bytes = await readBodyWithin(request, 1024 * 1024)
  * if (bytes === null) return problemResponse(problem('payload_too_large', '…'))
  */
-export async function readBodyWithin(request: Request, maxBytes: number): Promise<Uint8Array | null> {
+export async function readBodyWithin(request: Request, maxBytes: number, opts: BodyLimitOptions = {}): Promise<Uint8Array | null> {
+  const drainUpTo = opts.drainUpTo ?? 0
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await request.body?.cancel().catch(() => {})
+    if (declared <= drainUpTo) await drain(request.body, drainUpTo)
+    else await request.body?.cancel().catch(() => {})
     return null
   }
   if (!request.body) return new Uint8Array(0)
@@ -31,7 +46,8 @@ export async function readBodyWithin(request: Request, maxBytes: number): Promis
     if (done) break
     size += value.byteLength
     if (size > maxBytes) {
-      await reader.cancel().catch(() => {})
+      chunks.length = 0
+      await drainReader(reader, drainUpTo - size)
       return null
     }
     chunks.push(value)
@@ -43,6 +59,24 @@ export async function readBodyWithin(request: Request, maxBytes: number): Promis
     at += chunk.byteLength
   }
   return bytes
+}
+
+async function drain(body: ReadableStream<Uint8Array> | null, upTo: number): Promise<void> {
+  if (body) await drainReader(body.getReader(), upTo)
+}
+
+/** Reads and drops the rest while it stays within `room` more bytes (one chunk past it at most), else cancels it. */
+async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>, room: number): Promise<void> {
+  try {
+    while (room >= 0) {
+      const { done, value } = await reader.read()
+      if (done) return
+      room -= value.byteLength
+    }
+    await reader.cancel()
+  } catch {
+    // The client went away: nothing left to answer.
+  }
 }
 
 /**

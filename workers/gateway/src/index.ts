@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { etag, RETAINED_304_HEADERS } from 'hono/etag'
 import { notFound, onError } from '../../../shared/http/on-error'
+import { readBodyWithin } from '../../../shared/http/body-limit'
 import { fail } from '../../../shared/problem/problem'
 import { clientLimits } from './client-limits'
 import { docs } from './docs'
@@ -19,6 +20,11 @@ import { ReadinessCache, type ProbeOutcome } from './readiness'
 import { etagged, PUBLIC_ROUTES } from './routes'
 
 export { RateLimiter } from './rate-limiter'
+
+/** 1 MiB of base64 geometry and room for the JSON around it: what POST /v1/decode takes. */
+const DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024 + 4096
+/** A body over the limit is still read (and dropped) up to this size, so its sender gets the 413. */
+const DRAIN_REQUEST_BODY_BYTES = 32 * 1024 * 1024
 
 const app = new Hono<GatewayApp>()
 
@@ -91,6 +97,14 @@ for (const route of PUBLIC_ROUTES) {
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method
     if (!(route.methods as readonly string[]).includes(method)) {
       fail('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${route.methods.join(', ')}.`, {}, { allow: route.methods.join(', ') })
+    }
+    if (method === 'POST') {
+      // Read here, within the limit, then forwarded whole: a task Worker refusing a body still
+      // streaming in left the client with a 500 or a reset instead of its 413.
+      const limit = positiveNumber(c.env.MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES)
+      const bytes = await readBodyWithin(c.req.raw, limit, { drainUpTo: DRAIN_REQUEST_BODY_BYTES })
+      if (bytes === null) fail('payload_too_large', `The request body may be at most ${limit} bytes.`, { limit_bytes: limit })
+      c.req.raw = new Request(c.req.raw, { body: bytes })
     }
     return forward(c, route)
   })
