@@ -14,6 +14,13 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(new Date(now - 60_000).toUTCString(), now)).toBe(0)
   })
 
+  it('caps a wait at a day, in seconds or as a date', () => {
+    expect(parseRetryAfter('86400', now)).toBe(86_400)
+    expect(parseRetryAfter('86401', now)).toBe(86_400)
+    expect(parseRetryAfter('9'.repeat(400), now)).toBe(86_400)
+    expect(parseRetryAfter(new Date(now + 2 * 86_400_000).toUTCString(), now)).toBe(86_400)
+  })
+
   it('is undefined for absent, empty or unreadable values', () => {
     for (const v of [undefined, null, '', '   ', 'soon', '1a2']) expect(parseRetryAfter(v, now)).toBeUndefined()
   })

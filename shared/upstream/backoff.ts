@@ -18,7 +18,13 @@ export function backoffDelay(retry: number, baseMs: number, maxMs: number, rando
 }
 
 /**
- * Parses a `Retry-After` header value (delta seconds or an HTTP date) into whole seconds ≥ 0;
+ * The longest wait a `Retry-After` is read as: a day. 309 digits would otherwise be Infinity, carried
+ * into our own `Retry-After`, `retry_after` and the quota governor's pause.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 86_400
+
+/**
+ * Parses a `Retry-After` header value (delta seconds or an HTTP date) into whole seconds in [0, a day];
  * undefined when absent or unreadable.
  *
  * @example
@@ -29,8 +35,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   if (value == null) return undefined
   const v = value.trim()
   if (v === '') return undefined
-  if (/^\d+$/.test(v)) return Number.parseInt(v, 10)
+  if (/^\d+$/.test(v)) return Math.min(MAX_RETRY_AFTER_SECONDS, Number.parseInt(v, 10))
   const at = Date.parse(v)
   if (Number.isNaN(at)) return undefined
-  return Math.max(0, Math.ceil((at - now) / 1000))
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, Math.ceil((at - now) / 1000)))
 }
