@@ -301,7 +301,7 @@ describe('with no WEBHOOK_SECRET', () => {
   it('has no hooks (404 webhooks_disabled, even signed) and takes no callback_url', async () => {
     await t.sys.gateway.update((options) => ({
       ...options,
-      workers: options.workers.map((w) => (w.configPath === 'workers/jobs/wrangler.toml' ? { ...w, vars: { ...w.vars, WEBHOOK_SECRET: '' } } : w)),
+      workers: options.workers.map((w) => ('configPath' in w && w.configPath === 'workers/jobs/wrangler.toml' ? { ...w, vars: { ...w.vars, WEBHOOK_SECRET: '' } } : w)),
     }))
     const b = JSON.stringify({ image_id: t.world.sampleImages.ordinary })
     expectProblem(await trigger('image-detections', b, sign(SECRET, b, now())), 404, 'webhooks_disabled')

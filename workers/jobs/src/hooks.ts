@@ -17,6 +17,9 @@ export interface HookTrigger {
   callbackUrl?: string
 }
 
+/** Largest trigger body: params are a handful of short strings (as `POST /v1/jobs`). */
+export const MAX_HOOK_BODY_BYTES = 16 * 1024
+
 /** Longest callback_url taken (here and by `POST /v1/jobs`). */
 export const MAX_CALLBACK_URL = 2048
 
@@ -30,7 +33,7 @@ export async function hookTrigger(req: Request, task: string, env: Env): Promise
   const secrets = webhookSecrets(env.WEBHOOK_SECRET)
   if (secrets.length === 0) fail('webhooks_disabled', 'This server takes no webhook triggers: it has no WEBHOOK_SECRET.')
   if (!isJobTask(task)) fail('not_found', `No webhook for task '${task.slice(0, 40)}'; the tasks are ${JOB_TASKS.join(', ')}.`)
-  const raw = await req.text()
+  const raw = await rawBody(req)
   const check = await verifySignature(req.headers.get('x-signature'), raw, secrets, Math.floor(Date.now() / 1000))
   if (!check.ok) fail(check.reason, check.detail)
   // Remembered until the signature's window has passed; later, its timestamp refuses it.
@@ -39,6 +42,34 @@ export async function hookTrigger(req: Request, task: string, env: Env): Promise
     fail('signature_replayed', 'This signature was already used: sign each trigger anew, with the current time.')
   }
   return { task, ...hookBody(raw) }
+}
+
+/**
+ * The body as it came, as text; 413 once more than {@link MAX_HOOK_BODY_BYTES} came, whatever
+ * Content-Length said (Hono's bodyLimit trusts it), with no more than that read.
+ */
+async function rawBody(req: Request): Promise<string> {
+  if (!req.body) return ''
+  const reader = req.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_HOOK_BODY_BYTES) {
+      reader.cancel().catch(() => {})
+      fail('payload_too_large', `A webhook trigger's body may be at most ${MAX_HOOK_BODY_BYTES} bytes.`, { limit_bytes: MAX_HOOK_BODY_BYTES })
+    }
+    chunks.push(value)
+  }
+  const bytes = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    bytes.set(c, at)
+    at += c.byteLength
+  }
+  return new TextDecoder().decode(bytes)
 }
 
 /** The body's params and callback_url; 400 when it is not a JSON object. */

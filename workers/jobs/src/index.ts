@@ -20,7 +20,7 @@ import { validate } from '../../../shared/http/validation'
 import { tokenFrom } from '../../../shared/upstream/token'
 import { checkCallbackUrl, webhookSecrets } from '../../../shared/webhooks'
 import type { Env } from './env'
-import { hookTrigger, MAX_CALLBACK_URL } from './hooks'
+import { hookTrigger, MAX_CALLBACK_URL, MAX_HOOK_BODY_BYTES } from './hooks'
 import { jobNotFound, TASK_BINDING } from './job'
 import { isJobId, newJobId } from './job-id'
 import { statusUrl, type DeliveryView, type JobStatus, type Progress } from './job-view'
@@ -29,7 +29,7 @@ export { Job } from './job'
 export { SeenSignature } from './seen-signature'
 
 /** Largest `POST /v1/jobs` (and `POST /v1/hooks/{task}`) body: params are a handful of short strings. */
-const MAX_BODY_BYTES = 16 * 1024
+const MAX_BODY_BYTES = MAX_HOOK_BODY_BYTES
 
 const jobBody = z.strictObject(
   {
