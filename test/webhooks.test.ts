@@ -288,6 +288,21 @@ describe('redeliver', () => {
     ])
   })
 
+  it('called again and again keeps the status bounded: the latest 20 deliveries', async () => {
+    const id = await signedTrigger('/many')
+    await settled(id)
+    const ids: string[] = []
+    for (let i = 0; i < 24; i++) {
+      const res = await t.sys.json(`/v1/jobs/${id}/redeliver`, { method: 'POST' })
+      expect(res.status).toBe(202)
+      ids.push(res.body.id)
+    }
+    const status = await settled(id)
+    expect(status.deliveries.map((d: any) => d.id)).toEqual(ids.slice(-20))
+    // Each superseded while pending, or delivered; the last one delivered.
+    expect(status.deliveries.at(-1).state).toBe('delivered')
+  })
+
   it('is 409 for a job without callback_url, 404 for an unknown job', async () => {
     const res = await t.sys.json('/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'image-detections', params: { image_id: t.world.sampleImages.ordinary } }) })
     await ended(t.sys, res.body.id)

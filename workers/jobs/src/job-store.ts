@@ -17,6 +17,9 @@ import type { Problem } from '../../../shared/problem/problem'
 import type { JobTask } from '../../../shared/http/task-params'
 import { finalProgress, type JobRow, type JobState, type Progress } from './job-view'
 
+/** Deliveries of a callback kept (and shown) per job: the latest ones. */
+export const KEPT_DELIVERIES = 20
+
 /** Bytes per stored piece of a result. */
 export const RESULT_CHUNK_BYTES = 1024 * 1024
 
@@ -209,11 +212,16 @@ export class JobStore {
     }))
   }
 
-  /** A new delivery of the callback, due at `now`; one still pending is superseded by it. */
+  /**
+   * A new delivery of the callback, due at `now`; one still pending is superseded by it. Only the
+   * latest {@link KEPT_DELIVERIES} are kept, so redeliver called in a loop cannot grow the status.
+   */
   startDelivery(id: string, event: string, now: number): void {
     this.#storage.transactionSync(() => {
       this.#sql.exec("UPDATE deliveries SET state = 'superseded', next_at = NULL WHERE state = 'pending'")
       this.#sql.exec("INSERT INTO deliveries (id, event, state, next_at, created_at) VALUES (?, ?, 'pending', ?, ?)", id, event, now, now)
+      this.#sql.exec('DELETE FROM deliveries WHERE n <= (SELECT max(n) FROM deliveries) - ?', KEPT_DELIVERIES)
+      this.#sql.exec('DELETE FROM delivery_attempts WHERE delivery NOT IN (SELECT n FROM deliveries)')
     })
   }
 
