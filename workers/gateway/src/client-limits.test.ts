@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { keyRecordName } from './api-key'
 import { answerCost, clientIp, clientLimits } from './client-limits'
 import type { GatewayApp } from './env'
+import { takePoints, type Take, type WindowState } from './rate-window'
 
 describe('clientIp', () => {
   it('trusts CF-Connecting-IP only', () => {
@@ -27,12 +28,12 @@ describe('answerCost', () => {
 
 describe('clientLimits', () => {
   const KEY = `mlyk_${'k'.repeat(43)}`
-  type Call = { subject: string; cost: number; limit: number; force?: boolean }
+  type Call = { subject: string; cost: number; limit: number; force?: boolean; upTo?: boolean }
 
   /** The middleware in an app whose one route answers with `answer`'s headers. */
-  async function run(opts: { headers?: Record<string, string>; answer?: Record<string, string>; limiter?: 'works' | 'throws'; kv?: 'works' | 'throws'; vars?: Record<string, string> }) {
+  async function run(opts: { headers?: Record<string, string>; answer?: Record<string, string>; limiter?: 'works' | 'throws'; kv?: 'works' | 'throws'; vars?: Record<string, string>; gate?: Promise<void>; requests?: number }) {
     const calls: Call[] = []
-    const used = new Map<string, number>()
+    const windows = new Map<string, WindowState>()
     const env = {
       RATE_LIMIT_EXEMPT_IPS: '',
       RATE_LIMIT_ANONYMOUS: '5',
@@ -48,32 +49,53 @@ describe('clientLimits', () => {
       },
       RATE_LIMITER: {
         getByName: (subject: string) => ({
-          take: async (t: { cost: number; limit: number; force?: boolean; windowSeconds: number }) => {
+          // The object's own rule (rate-window.ts), one window.
+          take: async (t: Take) => {
             if (opts.limiter === 'throws') throw new Error('object unreachable')
-            calls.push({ subject, cost: t.cost, limit: t.limit, ...(t.force ? { force: true } : {}) })
-            const now = used.get(subject) ?? 0
-            const allowed = t.force === true || now + t.cost <= t.limit
-            if (allowed) used.set(subject, now + t.cost)
-            return { allowed, limit: t.limit, remaining: Math.max(0, t.limit - (used.get(subject) ?? 0)), resetSeconds: 30 }
+            calls.push({ subject, cost: t.cost, limit: t.limit, ...(t.force ? { force: true } : {}), ...(t.upTo ? { upTo: true } : {}) })
+            const { state, verdict } = takePoints(windows.get(subject), t, 1000)
+            windows.set(subject, state)
+            return verdict
           },
         }),
       },
     }
     const app = new Hono<GatewayApp>()
     app.use('*', clientLimits)
-    app.get('/v1/x', (c) => c.json({}, 200, opts.answer ?? {}))
-    const res = await app.request('/v1/x', { headers: { 'cf-connecting-ip': '192.0.2.1', ...opts.headers } }, env)
-    return { res, calls }
+    app.get('/v1/x', async (c) => {
+      await opts.gate
+      return c.json({}, 200, opts.answer ?? {})
+    })
+    const ask = () => app.request('/v1/x', { headers: { 'cf-connecting-ip': '192.0.2.1', ...opts.headers } }, env)
+    const all = await Promise.all(Array.from({ length: opts.requests ?? 1 }, ask))
+    return { res: all[0]!, all, calls }
   }
 
-  it('charges a key 1 point first, then the rest of a miss after the answer', async () => {
+  it('reserves a miss’s price before the request goes on, and keeps it for a miss', async () => {
     const { res, calls } = await run({ headers: { 'x-api-key': KEY }, answer: { 'x-cache': 'miss' } })
     expect(res.status).toBe(200)
-    expect(calls).toEqual([
-      { subject: 'key:k1', cost: 1, limit: 50 },
-      { subject: 'key:k1', cost: 9, limit: 50, force: true },
-    ])
+    expect(calls).toEqual([{ subject: 'key:k1', cost: 10, limit: 50, upTo: true }])
     expect([res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining')]).toEqual(['50', '40'])
+  })
+
+  it('gives a hit back all of the reservation but 1 point', async () => {
+    const { res, calls } = await run({ headers: { 'x-api-key': KEY }, answer: { 'x-cache': 'hit' } })
+    expect(calls).toEqual([
+      { subject: 'key:k1', cost: 10, limit: 50, upTo: true },
+      { subject: 'key:k1', cost: -9, limit: 50, force: true },
+    ])
+    expect(res.headers.get('ratelimit-remaining')).toBe('49')
+  })
+
+  it('lets no more concurrent requests through than the limit holds misses (found: 1 point charged first let a burst of misses in at the price of hits)', async () => {
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const burst = run({ headers: { 'x-api-key': KEY }, answer: { 'x-cache': 'miss' }, gate, requests: 8 })
+    await new Promise((r) => setTimeout(r, 20))
+    open()
+    const { all } = await burst
+    // 50 points, 10 a miss: 5 go on, 3 are refused while those are in flight.
+    expect(all.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 429, 429, 429])
   })
 
   it('lets requests through, without RateLimit headers, when the limiter cannot be reached', async () => {
@@ -93,6 +115,7 @@ describe('clientLimits', () => {
     const exempt = await run({ vars: { RATE_LIMIT_EXEMPT_IPS: '192.0.2.1' } })
     expect([exempt.res.status, exempt.calls]).toEqual([200, []])
     const keyed = await run({ vars: { RATE_LIMIT_EXEMPT_IPS: '192.0.2.1' }, headers: { 'x-api-key': KEY } })
-    expect(keyed.calls.map((c) => c.subject)).toEqual(['key:k1'])
+    // Its reservation, then the hit's give-back.
+    expect(keyed.calls.map((c) => c.subject)).toEqual(['key:k1', 'key:k1'])
   })
 })

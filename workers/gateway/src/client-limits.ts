@@ -33,8 +33,9 @@ export function answerCost(res: Response, opts: { missCost: number; newJob?: boo
 }
 
 /**
- * The middleware: checks the key (if any), charges 1 point before the request goes on (a cached
- * answer's price), then the rest of a miss's price once the answer says what it was.
+ * The middleware: checks the key (if any), reserves a miss's price (or what is left of it, at
+ * least 1 point) before the request goes on, then settles it once the answer says what it was: a
+ * hit gives back all but 1.
  *
  * @example app.use('/v1/*', clientLimits)
  */
@@ -74,18 +75,20 @@ export const clientLimits: MiddlewareHandler<GatewayApp> = async (c, next) => {
     c.set('limitedAs', subject)
   }
 
+  // A miss's price is reserved before the request goes on (as much of it as is left) and settled
+  // after its answer: charging 1 first let a burst of concurrent misses through at the price of hits.
+  const missCost = Math.max(1, Math.round(positiveNumber(env.RATE_LIMIT_MISS_COST, 10)))
   const limiter = env.RATE_LIMITER.getByName(subject)
-  const first = await tryTake(() => limiter.take({ cost: 1, ...take }))
+  const first = await tryTake(() => limiter.take({ cost: missCost, upTo: true, ...take }))
   // A limiter that cannot be reached limits no one rather than failing everyone (logged as such).
   if (!first) c.set('limitedAs', `${c.get('limitedAs')}:unchecked`)
   else if (!first.allowed) return limited(first)
   await next()
   if (!first) return
 
-  const missCost = Math.max(1, Math.round(positiveNumber(env.RATE_LIMIT_MISS_COST, 10)))
   const newJob = c.get('deadlineJob') !== undefined || (c.req.method === 'POST' && c.req.path === '/v1/jobs' && c.res.status === 202)
-  const rest = answerCost(c.res, { missCost, newJob }) - 1
-  const verdict = rest > 0 ? ((await tryTake(() => limiter.take({ cost: rest, force: true, ...take }))) ?? first) : first
+  const rest = answerCost(c.res, { missCost, newJob }) - first.charged
+  const verdict = rest !== 0 ? ((await tryTake(() => limiter.take({ cost: rest, force: true, ...take }))) ?? first) : first
   for (const [name, value] of Object.entries(rateLimitHeaders(verdict))) c.res.headers.set(name, value)
 }
 

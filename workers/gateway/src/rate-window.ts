@@ -11,13 +11,15 @@ export interface WindowState {
 }
 
 export interface Take {
-  /** Points this request costs. */
+  /** Points this request costs; negative gives points back (never below 0 used). */
   cost: number
   /** Points per window. */
   limit: number
   windowSeconds: number
   /** Charge even past the limit (the rest of a cache miss's price, known only after its answer). */
   force?: boolean
+  /** Charge as much of `cost` as is left, when at least 1 point is (a reservation, settled after the answer). */
+  upTo?: boolean
 }
 
 /** What the client is told in `RateLimit-*` headers, and whether this request may go on. */
@@ -28,6 +30,8 @@ export interface Verdict {
   remaining: number
   /** Whole seconds until the window ends (at least 1). */
   resetSeconds: number
+  /** Points this take charged (0 when refused). */
+  charged: number
 }
 
 /**
@@ -43,8 +47,9 @@ export function takePoints(state: WindowState | undefined, take: Take, now: numb
   const length = Math.max(1, take.windowSeconds) * 1000
   const start = Math.floor(now / length) * length
   const used = state && state.start === start ? state.used : 0
-  const allowed = take.force === true || used + take.cost <= take.limit
-  const next = { start, used: allowed ? used + take.cost : used }
+  const cost = take.upTo ? Math.min(take.cost, take.limit - used) : take.cost
+  const allowed = take.force === true || (take.upTo ? cost >= 1 : used + cost <= take.limit)
+  const next = { start, used: allowed ? Math.max(0, used + cost) : used }
   return {
     state: next,
     verdict: {
@@ -52,6 +57,7 @@ export function takePoints(state: WindowState | undefined, take: Take, now: numb
       limit: take.limit,
       remaining: Math.max(0, take.limit - next.used),
       resetSeconds: Math.max(1, Math.ceil((start + length - now) / 1000)),
+      charged: allowed ? next.used - used : 0,
     },
   }
 }
