@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { encodeBase64 } from './base64'
 import { encodeTile } from '../../test/stand-in/src/encode-tile'
+import { DEFAULT_MAX_POINTS } from './pixel-geometry'
 import { withPixels } from './with-pixels'
 
 const squareTile = encodeBase64(encodeTile([{ name: 'mpy-or', extent: 100, features: [{ type: 3, rings: [[[10, 10], [20, 10], [20, 20], [10, 20]]] }] }]))
@@ -43,5 +44,14 @@ describe('withPixels', () => {
       pixel_geometry: null,
       pixel_geometry_error: { reason: 'too_many_points', detail: 'The geometry holds more than 4 points, the most one decode answers.' },
     })
+  })
+
+  it(`caps at DEFAULT_MAX_POINTS (${DEFAULT_MAX_POINTS}) unless told otherwise, so every caller is bounded (a sequence's pixels=true too)`, () => {
+    const ring = (n: number): Array<[number, number]> => Array.from({ length: n }, (_, i) => [i % 4000, Math.floor(i / 4000)])
+    const big = (n: number) => encodeBase64(encodeTile([{ name: 'mpy-or', features: [{ type: 3, rings: [ring(n)] }] }]))
+    // The closing point counts: n drawn points answer n + 1.
+    expect(withPixels({ id: '4', geometry: big(DEFAULT_MAX_POINTS - 1) }, 4000, 4000).pixel_geometry).not.toBeNull()
+    expect(withPixels({ id: '4', geometry: big(DEFAULT_MAX_POINTS) }, 4000, 4000)).toMatchObject({ pixel_geometry: null, pixel_geometry_error: { reason: 'too_many_points' } })
+    expect(withPixels({ id: '4', geometry: big(DEFAULT_MAX_POINTS) }, 4000, 4000, {}).pixel_geometry).not.toBeNull()
   })
 })

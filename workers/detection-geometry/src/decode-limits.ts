@@ -5,6 +5,7 @@
  * (`MAX_DECODE_BODY_BYTES`, `MAX_DECODE_POINTS`) with the defaults below.
  */
 import { MAX_GEOMETRY_CHARS } from '../../../shared/http/validation'
+import { DEFAULT_MAX_POINTS } from '../../../shared/mvt/pixel-geometry'
 
 /**
  * The largest `geometry` the body schema accepts (1 MiB of base64, a 768 KiB tile) and 4 KiB for
@@ -13,11 +14,8 @@ import { MAX_GEOMETRY_CHARS } from '../../../shared/http/validation'
  */
 export const DEFAULT_MAX_DECODE_BODY_BYTES = MAX_GEOMETRY_CHARS + 4 * 1024
 
-/**
- * 50,000 points: far more than a detection's outline (Mapillary's real ones hold tens to a few
- * hundred), and about 1.5 MB of JSON at most; a 300,000-point ring gave 11.7 MB before the cap.
- */
-export const DEFAULT_MAX_DECODE_POINTS = 50_000
+/** `MAX_DECODE_POINTS` unset: the cap every detection's pixel geometry gets (shared/mvt). */
+export const DEFAULT_MAX_DECODE_POINTS = DEFAULT_MAX_POINTS
 
 /** The settings as the Worker's env gives them (vars are text). */
 export interface DecodeSettings {

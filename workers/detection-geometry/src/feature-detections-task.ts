@@ -11,8 +11,8 @@ import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import type { Task } from '../../../shared/engine/task'
 import { problem } from '../../../shared/problem/problem'
 import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
+import { withPixels } from '../../../shared/mvt/with-pixels'
 import { DEFAULT_MAX_DECODE_POINTS } from './decode-limits'
-import { detectionPixels } from './detection-pixels'
 import { imageMeta, type ImageMeta } from './image-meta'
 import { requireMapFeature } from './map-feature-kind'
 
@@ -95,7 +95,7 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
       for (const d of JSON.parse(list.result) as Detection[]) {
         const image = d.image?.id ? images.get(d.image.id) : undefined
         if (!image) return { ok: false, problem: problem('upstream_error', `The upstream named no image for detection ${d.id}.`) }
-        detections.push({ ...detectionPixels(d, image.width, image.height, maxPoints), image })
+        detections.push({ ...withPixels(d, image.width, image.height, { maxPoints }), image })
       }
       return { ok: true, body: JSON.stringify({ map_feature: { id: p.map_feature_id }, detections }) }
     },

@@ -16,6 +16,7 @@ import { decodeBody, imageId, mapFeatureId, validate } from '../../../shared/htt
 import { cacheKey, cached, STALE_IF_ERROR, TTL } from '../../../shared/cache/kv-cache'
 import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { pixelGeometry } from '../../../shared/mvt/pixel-geometry'
+import { withPixels } from '../../../shared/mvt/with-pixels'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { clientForRequest, requireToken } from '../../../shared/upstream/request-client'
 import { callObject } from '../../../shared/fanout/call-object'
@@ -23,7 +24,6 @@ import type { JobAnswer } from '../../../shared/engine/job-runner'
 import { bodyWithin } from '../../../shared/http/body-limit'
 import { imageMetaOrKeptSize } from './image-meta'
 import { decodeLimits, type DecodeSettings } from './decode-limits'
-import { detectionPixels } from './detection-pixels'
 import { progressRoutes } from './progress'
 import { featureDetectionsName, type Detection } from './feature-detections-task'
 import type { Env } from './env'
@@ -52,7 +52,7 @@ app.get('/v1/images/:imageId/detections', validate('param', z.object({ imageId }
   const { maxPoints } = decodeLimits(c.env)
   const stale = image.stale || detections.stale ? { ageSeconds: Math.max(image.stale?.ageSeconds ?? 0, detections.stale?.ageSeconds ?? 0) } : undefined
   return answer(
-    { image: image.meta, detections: detections.value.map((d) => detectionPixels(d, width, height, maxPoints)) },
+    { image: image.meta, detections: detections.value.map((d) => withPixels(d, width, height, { maxPoints })) },
     { maxAge: 300, hit: client.stats.requests === 0, upstreamRequests: client.stats.requests, stale },
   )
 })

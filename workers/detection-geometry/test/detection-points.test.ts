@@ -8,7 +8,7 @@ import { env } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { encodeTile } from '../../../test/stand-in/src/encode-tile'
-import { detectionPixels } from '../src/detection-pixels'
+import { withPixels } from '../../../shared/mvt/with-pixels'
 
 let world: any
 beforeAll(async () => {
@@ -22,16 +22,16 @@ afterEach(() => {
 const square = (n: number): Array<[number, number]> => Array.from({ length: n }, (_, i) => [i % 10, Math.floor(i / 10) * 10])
 const tile = (points: number) => btoa(String.fromCharCode(...encodeTile([{ name: 'mpy-or', features: [{ type: 3, rings: [square(points)] }] }])))
 
-describe('detectionPixels', () => {
+describe('withPixels with the point cap', () => {
   it('decodes up to the cap (closing point counted) and keeps a detection past it, null with the reason', () => {
-    const ok = detectionPixels({ id: '1', geometry: tile(99) }, 4032, 3024, 100)
+    const ok = withPixels({ id: '1', geometry: tile(99) }, 4032, 3024, { maxPoints: 100 })
     expect(ok.pixel_geometry?.type).toBe('Polygon')
-    const over = detectionPixels({ id: '2', value: 'x', geometry: tile(100) }, 4032, 3024, 100)
+    const over = withPixels({ id: '2', value: 'x', geometry: tile(100) }, 4032, 3024, { maxPoints: 100 })
     expect(over).toEqual({ id: '2', value: 'x', geometry: tile(100), pixel_geometry: null, pixel_geometry_error: { reason: 'too_many_points', detail: expect.stringContaining('100') } })
   })
 
   it('says missing_geometry as withPixels does', () => {
-    expect(detectionPixels({ id: '3' } as { id: string; geometry?: string }, 10, 10, 100)).toMatchObject({ pixel_geometry: null, pixel_geometry_error: { reason: 'missing_geometry' } })
+    expect(withPixels({ id: '3' } as { id: string; geometry?: string }, 10, 10, { maxPoints: 100 })).toMatchObject({ pixel_geometry: null, pixel_geometry_error: { reason: 'missing_geometry' } })
   })
 })
 
