@@ -31,7 +31,7 @@ describe('clientLimits', () => {
   type Call = { subject: string; cost: number; limit: number; force?: boolean; upTo?: boolean }
 
   /** The middleware in an app whose one route answers with `answer`'s headers. */
-  async function run(opts: { headers?: Record<string, string>; answer?: Record<string, string>; limiter?: 'works' | 'throws'; kv?: 'works' | 'throws'; vars?: Record<string, string>; gate?: Promise<void>; requests?: number }) {
+  async function run(opts: { headers?: Record<string, string>; answer?: Record<string, string>; limiter?: 'works' | 'throws'; kv?: 'works' | 'throws'; vars?: Record<string, string>; gate?: Promise<void>; requests?: number; path?: string; status?: 200 | 202 }) {
     const calls: Call[] = []
     const windows = new Map<string, WindowState>()
     const env = {
@@ -62,11 +62,12 @@ describe('clientLimits', () => {
     }
     const app = new Hono<GatewayApp>()
     app.use('*', clientLimits)
+    app.post('/v1/:route{.+}', (c) => c.json({}, opts.status ?? 200, opts.answer ?? {}))
     app.get('/v1/x', async (c) => {
       await opts.gate
       return c.json({}, 200, opts.answer ?? {})
     })
-    const ask = () => app.request('/v1/x', { headers: { 'cf-connecting-ip': '192.0.2.1', ...opts.headers } }, env)
+    const ask = () => app.request(opts.path ?? '/v1/x', { method: opts.path ? 'POST' : 'GET', headers: { 'cf-connecting-ip': '192.0.2.1', ...opts.headers } }, env)
     const all = await Promise.all(Array.from({ length: opts.requests ?? 1 }, ask))
     return { res: all[0]!, all, calls }
   }
@@ -76,6 +77,13 @@ describe('clientLimits', () => {
     expect(res.status).toBe(200)
     expect(calls).toEqual([{ subject: 'key:k1', cost: 10, limit: 50, upTo: true }])
     expect([res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining')]).toEqual(['50', '40'])
+  })
+
+  it('keeps a new job’s price for a 202 of /v1/jobs or of a webhook trigger, not of a redelivery', async () => {
+    const remaining = async (path: string) => (await run({ headers: { 'x-api-key': KEY }, path, status: 202 })).res.headers.get('ratelimit-remaining')
+    expect(await remaining('/v1/jobs')).toBe('40')
+    expect(await remaining('/v1/hooks/map-features')).toBe('40')
+    expect(await remaining('/v1/jobs/0123456789abcdef0123456789abcdef/redeliver')).toBe('49')
   })
 
   it('gives a hit back all of the reservation but 1 point', async () => {

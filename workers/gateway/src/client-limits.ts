@@ -86,10 +86,15 @@ export const clientLimits: MiddlewareHandler<GatewayApp> = async (c, next) => {
   await next()
   if (!first) return
 
-  const newJob = c.get('deadlineJob') !== undefined || (c.req.method === 'POST' && c.req.path === '/v1/jobs' && c.res.status === 202)
+  const newJob = c.get('deadlineJob') !== undefined || (c.req.method === 'POST' && startsJob(c.req.path) && c.res.status === 202)
   const rest = answerCost(c.res, { missCost, newJob }) - first.charged
   const verdict = rest !== 0 ? ((await tryTake(() => limiter.take({ cost: rest, force: true, ...take }))) ?? first) : first
   for (const [name, value] of Object.entries(rateLimitHeaders(verdict))) c.res.headers.set(name, value)
+}
+
+/** The routes whose 202 is a new job: a submission and a webhook trigger (a redelivery is not). */
+function startsJob(path: string): boolean {
+  return path === '/v1/jobs' || path.startsWith('/v1/hooks/')
 }
 
 async function tryTake(take: () => Promise<Verdict>): Promise<Verdict | undefined> {

@@ -3,21 +3,23 @@ import { jobRequest } from '../../../shared/http/task-params'
 import { etagged, PUBLIC_ROUTES } from './routes'
 
 describe('etagged', () => {
-  it('tags the task answers and a job’s result, not a job’s status or event stream', () => {
+  it('tags the task answers and a job’s result, not a job’s status or event stream, nor a trigger or a redelivery', () => {
     for (const path of ['/v1/map-features', '/v1/sequences/abc/detections', '/v1/images/1/detections', '/v1/jobs/0123456789abcdef0123456789abcdef/result']) {
       expect(etagged(path), path).toBe(true)
     }
-    for (const path of ['/v1/jobs', '/v1/jobs/0123456789abcdef0123456789abcdef', '/v1/jobs/0123456789abcdef0123456789abcdef/events', '/v1/jobs/x/result/more']) {
+    for (const path of ['/v1/jobs', '/v1/jobs/0123456789abcdef0123456789abcdef', '/v1/jobs/0123456789abcdef0123456789abcdef/events', '/v1/jobs/x/result/more', '/v1/hooks/image-detections', '/v1/jobs/0123456789abcdef0123456789abcdef/redeliver']) {
       expect(etagged(path), path).toBe(false)
     }
   })
 
-  it('sends every /v1/jobs route to the jobs Worker', () => {
-    expect(PUBLIC_ROUTES.filter((r) => r.path.startsWith('/v1/jobs')).map((r) => [r.path, r.methods.join(), r.binding])).toEqual([
+  it('sends every /v1/jobs and /v1/hooks route to the jobs Worker', () => {
+    expect(PUBLIC_ROUTES.filter((r) => /^\/v1\/(jobs|hooks)/.test(r.path)).map((r) => [r.path, r.methods.join(), r.binding])).toEqual([
       ['/v1/jobs', 'POST', 'JOBS'],
       ['/v1/jobs/:jobId', 'GET', 'JOBS'],
       ['/v1/jobs/:jobId/result', 'GET', 'JOBS'],
       ['/v1/jobs/:jobId/events', 'GET', 'JOBS'],
+      ['/v1/jobs/:jobId/redeliver', 'POST', 'JOBS'],
+      ['/v1/hooks/:task', 'POST', 'JOBS'],
     ])
   })
 })
