@@ -183,7 +183,8 @@ describe('a job that is not done', () => {
     expect(status.problem).toMatchObject({ status: 502, code: 'upstream_error' })
     const result = await t.sys.json(`/v1/jobs/${id}/result`)
     expectProblem(result, 502, 'upstream_error')
-    expect(result.body).toEqual(status.problem)
+    // The job's problem, as an answer of its own: the gateway names the request that read it.
+    expect(result.body).toEqual({ ...status.problem, request_id: result.headers.get('x-request-id') })
     const events = await readEvents(t.sys, `/v1/jobs/${id}/events`)
     expect(events.events.at(-1)).toMatchObject({ event: 'failed', data: status.problem })
   })
