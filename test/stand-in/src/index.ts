@@ -14,7 +14,8 @@ import type { Env } from './env'
 import { configPatchSchema, sleep, type RouteKind } from './faults'
 import { faults, stats } from './state'
 import { tokenHash } from './stats'
-import { getWorld, featuresIn, pileFeatures, worldBuildMs, WORLD, type MapFeature } from './world'
+import { CAMERAS, getWorld, featuresIn, pileFeatures, worldBuildMs, WORLD, type MapFeature } from './world'
+import { thumbDimensions, thumbnailPng, type ThumbSize } from './thumbnail'
 import { detectionsOfFeature, detectionsOfImage } from './detections'
 import { crowd, type Lookup } from './crowd'
 import { parseBBox, type BBox } from './geo'
@@ -85,28 +86,30 @@ app.get('/__sandbox/truth/world', (c) => {
   return c.json({ ...world.summary, buildMs: worldBuildMs() })
 })
 
-/** A valid 8×8 grey baseline JPEG (minimal one-symbol Huffman tables). */
-const TINY_JPEG = new Uint8Array([
-  0xff, 0xd8,
-  0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
-  0xff, 0xdb, 0x00, 0x43, 0x00, ...new Array<number>(64).fill(0x01),
-  0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00,
-  0xff, 0xc4, 0x00, 0x14, 0x00, 0x01, ...new Array<number>(15).fill(0), 0x00,
-  0xff, 0xc4, 0x00, 0x14, 0x10, 0x01, ...new Array<number>(15).fill(0), 0x00,
-  0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00,
-  0x3f,
-  0xff, 0xd9,
-])
-const THUMB_FILES = new Set(['original.jpg', '256.jpg', '1024.jpg', '2048.jpg'])
+const THUMB_FILES = new Map<string, ThumbSize>([['original.jpg', 'original'], ['256.jpg', '256'], ['1024.jpg', '1024'], ['2048.jpg', '2048']])
 
-app.get('/__sandbox/thumbs/:id/:file', (c) => {
+// The URL keeps the upstream's `.jpg` (tests and clients match it); the bytes are a generated PNG,
+// said so by content-type. CORS and CORP open: browsers draw them into canvases in the tests.
+app.get('/__sandbox/thumbs/:id/:file', async (c) => {
   const { id, file } = c.req.param()
-  if (!THUMB_FILES.has(file) || !lookupOf(id).imageById.has(id)) return c.text('Not Found', 404)
+  const size = THUMB_FILES.get(file)
+  const image = lookupOf(id).imageById.get(id)
+  if (size === undefined || !image) return c.text('Not Found', 404)
   const exp = Number(c.req.query('exp'))
   if (c.req.query('exp') !== undefined && (!Number.isFinite(exp) || exp < Date.now() / 1000)) {
     return c.text('URL signature expired', 403)
   }
-  return new Response(TINY_JPEG, { headers: { 'content-type': 'image/jpeg', 'cache-control': 'max-age=3600' } })
+  const camera = CAMERAS[image.camera]!
+  const { width, height } = thumbDimensions(size, camera.width, camera.height)
+  return new Response(await thumbnailPng(width, height), {
+    headers: {
+      'content-type': 'image/png',
+      'cache-control': 'max-age=3600',
+      'access-control-allow-origin': '*',
+      'cross-origin-resource-policy': 'cross-origin',
+      'x-content-type-options': 'nosniff',
+    },
+  })
 })
 
 app.all('/__sandbox/*', (c) => c.json({ error: 'unknown sandbox control route' }, 404))
