@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['shared/**/*.test.ts', 'workers/gateway/src/**/*.test.ts', 'workers/jobs/src/**/*.test.ts', 'test/stand-in/src/**/*.test.ts', 'test/support/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['shared/**/*.test.ts', 'workers/gateway/src/**/*.test.ts', 'workers/embed/src/**/*.test.ts', 'workers/jobs/src/**/*.test.ts', 'test/stand-in/src/**/*.test.ts', 'test/support/**/*.test.ts', 'scripts/**/*.test.ts'],
         },
       },
       {

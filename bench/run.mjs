@@ -28,6 +28,8 @@ const system = createTestHarness({
   workers: [
     { configPath: 'wrangler.toml' },
     { configPath: 'workers/governor/wrangler.toml' },
+    // The embed Worker (the gateway binds it), with no upstream and no token.
+    { configPath: 'workers/embed/wrangler.toml' },
     ...TASKS.map((t) => ({ configPath: `workers/${t}/wrangler.toml`, vars: { MAPILLARY_GRAPH_URL: upstream.origin }, secrets: { MAPILLARY_ACCESS_TOKEN: TOKEN } })),
   ],
 })

@@ -23,7 +23,7 @@ const wrangler = path.join(root, 'node_modules', '.bin', 'wrangler')
 // binds its object by script_name), the four tasks, and jobs (which calls the four).
 const TASKS = [
   ...(existsSync(path.join(root, 'workers/governor/wrangler.toml')) ? ['governor'] : []),
-  'sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs',
+  'sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs', 'embed',
 ]
 /** How long wrangler and workerd get to stop after SIGTERM before they are killed. */
 const STOP_GRACE_MS = 5000

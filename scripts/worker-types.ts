@@ -38,6 +38,7 @@ export const WORKER_TYPES: readonly WorkerTypes[] = [
   { config: 'workers/feature-images/wrangler.toml', path: 'workers/feature-images/src/worker-configuration.d.ts', envInterface: 'FeatureImagesEnv' },
   { config: 'workers/jobs/wrangler.toml', path: 'workers/jobs/src/worker-configuration.d.ts', envInterface: 'JobsEnv' },
   { config: 'workers/governor/wrangler.toml', path: 'workers/governor/src/worker-configuration.d.ts', envInterface: 'GovernorEnv' },
+  { config: 'workers/embed/wrangler.toml', path: 'workers/embed/src/worker-configuration.d.ts', envInterface: 'EmbedEnv' },
 ]
 
 /** The repository root: the paths above, and those in each file's header, are relative to it. */

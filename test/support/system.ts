@@ -14,6 +14,9 @@ export const TASK_CONFIGS = [
   'workers/jobs/wrangler.toml',
 ] as const
 
+/** The embed Worker (`/embed/…`): no upstream access, so neither the stand-in's URL nor a token. */
+export const EMBED_CONFIG = 'workers/embed/wrangler.toml'
+
 /** The upstream quota governor, which every task Worker binds across scripts (GOVERNOR). */
 export const GOVERNOR_CONFIG = 'workers/governor/wrangler.toml'
 
@@ -63,6 +66,8 @@ export interface SystemOptions {
   token?: string | null
   /** Vars of the quota governor (e.g. a small UPSTREAM_RATE_PER_MINUTE). */
   governorVars?: Record<string, string>
+  /** Vars of the embed Worker (e.g. EMBED_ANCESTORS). */
+  embedVars?: Record<string, string>
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -73,6 +78,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     workers: [
       { configPath: 'wrangler.toml' },
       { configPath: GOVERNOR_CONFIG, ...(opts.governorVars ? { vars: opts.governorVars } : {}) },
+      { configPath: EMBED_CONFIG, ...(opts.embedVars ? { vars: opts.embedVars } : {}) },
       ...TASK_CONFIGS.map((configPath) => ({
         configPath,
         vars: { MAPILLARY_GRAPH_URL: upstream.origin, ...opts.vars },

@@ -43,6 +43,13 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { path: '/v1/jobs/:jobId/redeliver', methods: ['POST'], binding: 'JOBS' },
   // Forwarded as it came: the jobs Worker verifies the signature over the raw body.
   { path: '/v1/hooks/:task', methods: ['POST'], binding: 'JOBS' },
+  // Embedding into static sites (workers/embed): outside /v1, so no key, limit or ETag applies.
+  { path: '/embed/images/:imageId', methods: ['GET'], binding: 'EMBED' },
+  { path: '/embed/map-features', methods: ['GET'], binding: 'EMBED' },
+  { path: '/embed/mly.js', methods: ['GET'], binding: 'EMBED' },
+  { path: '/embed/embed.css', methods: ['GET'], binding: 'EMBED' },
+  // One file name per vendored file (workers/embed/src/vendor.ts), e.g. leaflet.js, leaflet.css.
+  { path: '/embed/vendor/:file', methods: ['GET'], binding: 'EMBED' },
 ]
 
 /**

@@ -47,6 +47,11 @@ const TASK_ANSWER_HEADERS = ['Cache-Control', 'X-Cache', 'X-Upstream-Requests', 
 
 const json = (schema: ZodType) => ({ 'application/json': schema })
 
+/** The embed map page's query (workers/embed): the box as the API takes it, the page's own options. */
+const embedMapQuery = z.object({ bbox: z.string(), object_values: z.string().optional(), tiles: z.string().optional() })
+/** A vendored file's name (workers/embed/src/vendor.ts). */
+const embedVendorPath = z.object({ file: z.string().regex(/^[A-Za-z0-9._-]+$/) })
+
 /** One delivery of a job's callback (workers/jobs/src/job-view.ts `DeliveryView`). */
 const delivery = z
   .strictObject({
@@ -233,5 +238,44 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     tag: 'Service',
     summary: 'This document as a readable HTML page (no script, works offline)',
     answers: [{ status: 200, description: 'The reference', content: { 'text/html': { type: 'string' } }, headers: ['Cache-Control', 'Content-Security-Policy'] }],
+  },
+  // Embedding into static sites (workers/embed): pages for an <iframe>, the web components, their files.
+  'GET /embed/images/:imageId': {
+    tag: 'Embedding',
+    summary: 'An HTML page for an <iframe>: the image with its detections drawn over it, a legend and hover labels',
+    description: 'The page runs <mly-detections> (GET /embed/mly.js), which reads GET /v1/images/{id}/detections of this origin in the browser. Strict CSP (no inline script), frame-ancestors from EMBED_ANCESTORS.',
+    request: { params: imageDetectionsPath },
+    params: { imageId: IMAGE },
+    answers: [{ status: 200, description: 'The page', content: { 'text/html': { type: 'string' } }, headers: ['Cache-Control', 'Content-Security-Policy'] }],
+  },
+  'GET /embed/map-features': {
+    tag: 'Embedding',
+    summary: "An HTML page for an <iframe>: a box's map features on a map, coloured by class",
+    description: 'The page reads GET /v1/map-features of this origin in the browser; a click on a feature lists the images that see it. Strict CSP, frame-ancestors from EMBED_ANCESTORS.',
+    request: { query: embedMapQuery },
+    params: {
+      bbox: { description: 'west,south,east,north in degrees, as GET /v1/map-features takes it', example: '12.985,55.585,13.015,55.615' },
+      object_values: { description: 'Comma-separated classes to show, as GET /v1/map-features takes them' },
+      tiles: { description: 'A base map: an https URL template with {z}, {x} and {y}; none by default' },
+    },
+    answers: [{ status: 200, description: 'The page', content: { 'text/html': { type: 'string' } }, headers: ['Cache-Control', 'Content-Security-Policy'] }],
+  },
+  'GET /embed/mly.js': {
+    tag: 'Embedding',
+    summary: 'The web components <mly-detections image="…"> and <mly-map-features bbox="…"> as one ES module',
+    description: 'Framework-free; loadable from any site (CORS *). The elements call the public API of the origin the module came from, or the one their api attribute names.',
+    answers: [{ status: 200, description: 'The module', content: { 'text/javascript': { type: 'string' } }, headers: ['Cache-Control'] }],
+  },
+  'GET /embed/embed.css': {
+    tag: 'Embedding',
+    summary: 'The stylesheet of the embed pages',
+    answers: [{ status: 200, description: 'The stylesheet', content: { 'text/css': { type: 'string' } }, headers: ['Cache-Control'] }],
+  },
+  'GET /embed/vendor/:file': {
+    tag: 'Embedding',
+    summary: 'A file of the bundled map library (Leaflet, leaflet.markercluster), so no CDN is needed',
+    request: { params: embedVendorPath },
+    params: { file: { description: 'The file name', example: 'leaflet.js' } },
+    answers: [{ status: 200, description: 'The file', content: { 'text/javascript': { type: 'string' }, 'text/css': { type: 'string' } }, headers: ['Cache-Control'] }],
   },
 }

@@ -118,6 +118,10 @@ export const ROUTE_PROBLEMS: Readonly<Record<string, readonly ProblemCode[]>> = 
   'GET /v1/map-features/:mapFeatureId/images': ['invalid_parameter', 'not_found', ...UPSTREAM, ...ENGINE],
   // Two requests in the Worker's own invocation: no engine object, no budget to run out of.
   'GET /v1/images/:imageId/detections': ['invalid_parameter', 'not_found', ...UPSTREAM],
+  // workers/embed: ids and boxes validated as the API does; the rest happens in the browser.
+  'GET /embed/images/:imageId': ['invalid_parameter'],
+  'GET /embed/map-features': ['invalid_parameter', 'invalid_bbox'],
+  'GET /embed/vendor/:file': ['not_found'],
   // The body is read within MAX_DECODE_BODY_BYTES, the tile within MAX_DECODE_POINTS (decode-limits.ts).
   'POST /v1/decode': ['payload_too_large', 'invalid_body', 'invalid_base64', 'corrupt_tile', 'empty_tile', 'too_many_points'],
   // The task Worker's progress probe answers its own 400/422 at POST time (e.g. MAX_BBOX_AREA).
