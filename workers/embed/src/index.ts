@@ -31,7 +31,7 @@ app.get('/embed/images/:imageId', validate('param', imageDetectionsPath), (c) =>
   return c.body(imagePage(imageId), 200, pageHeaders(frameAncestors(c.env.EMBED_ANCESTORS)))
 })
 
-// The map page (/embed/map-features, /embed/map-page.js) and the bundled Leaflet (/embed/vendor/…).
+// The map page (/embed/map-features) and the bundled Leaflet (/embed/vendor/…).
 app.route('/embed', mapPageRoutes)
 app.route('/embed/vendor', vendor)
 

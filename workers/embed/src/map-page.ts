@@ -1,22 +1,17 @@
 /**
  * @module
  * `GET /embed/map-features?bbox=…[&object_values=…][&tiles=…]`: an HTML page for an `<iframe>`, a
- * box's map features on a Leaflet map (the `<mly-map-features>` element filling the frame), and
- * `GET /embed/map-page.js`, its one script. Parameters are checked as the API checks them; a bad
+ * box's map features on a Leaflet map: the `<mly-map-features fill>` element, from /embed/mly.js
+ * as any static site loads it (so the page and the element are one code). Parameters are checked as the API checks them; a bad
  * one is a 400 page a person can read (problem+json for a client that does not ask for HTML).
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { boundProblem, problem, problemResponse, type Problem } from '../../../shared/problem/problem'
 import { bboxParam, objectValuesParam } from '../../../shared/http/validation'
-import pageGlue from './client/map-page.js'
-import mapFeaturesElement from './client/mly-map-features.js'
 import type { Env } from './env'
 import { escapeHtml } from './escape'
-import { assetHeaders, frameAncestors, pageHeaders } from './headers'
-
-/** The element and the page's glue, one module (the element's code sits in a block of its own). */
-const MAP_PAGE_JS = `${mapFeaturesElement}\n${pageGlue}\n`
+import { frameAncestors, pageHeaders } from './headers'
 
 /** A placeholder the template may hold: these three, nothing else (no `{s}` subdomains, no `{r}`). */
 const TILE_PLACEHOLDERS = ['{z}', '{x}', '{y}'] as const
@@ -77,10 +72,10 @@ function mapPage(bbox: string, objectValues?: string, tiles?: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Map features in ${escapeHtml(bbox)}</title>
 <link rel="stylesheet" href="/embed/embed.css">
-<script type="module" src="/embed/map-page.js"></script>
+<script type="module" src="/embed/mly.js"></script>
 </head>
 <body>
-<mly-map-features${attr('bbox', bbox)}${attr('object-values', objectValues)}${attr('tiles', tiles)}></mly-map-features>
+<mly-map-features fill${attr('bbox', bbox)}${attr('object-values', objectValues)}${attr('tiles', tiles)}></mly-map-features>
 <noscript>This map needs JavaScript. The features are at <a href="/v1/map-features?bbox=${escapeHtml(encodeURIComponent(bbox))}">/v1/map-features</a>.</noscript>
 </body>
 </html>
@@ -125,7 +120,6 @@ function mapPageHeaders(ancestors: string, tiles?: string): Record<string, strin
  * // GET /embed/map-features?bbox=12.985,55.585,13.015,55.615 → 200 text/html
  */
 export const mapPageRoutes = new Hono<{ Bindings: Env }>()
-  .get('/map-page.js', (c) => c.body(MAP_PAGE_JS, 200, assetHeaders('text/javascript; charset=utf-8')))
   .get('/map-features', (c) => {
     const read = readQuery(c.req.query())
     const ancestors = frameAncestors(c.env.EMBED_ANCESTORS)

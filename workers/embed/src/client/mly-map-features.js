@@ -8,7 +8,8 @@
  * - `bbox`          west,south,east,north (west > east crosses the antimeridian), required;
  * - `object-values` comma list of classes, e.g. `regulatory--stop--g1,object--street-light`;
  * - `tiles`         a base map: an https URL template with {z}, {x} and {y} (none by default);
- * - `api`           the API's origin; default: the origin this script was loaded from.
+ * - `api`           the API's origin; default: the origin this script was loaded from;
+ * - `fill`          (boolean) fill the viewport: the map page (/embed/map-features) sets it.
  * Events: `mly-load` (detail: { features }), `mly-select` (detail: { feature }), `mly-error`
  * (detail: { message }). Properties for tests and integrators: `map` (the Leaflet map), `markers`
  * (a Map from feature id to its circle marker), `cluster` (the marker cluster group).
@@ -23,25 +24,28 @@
 
   /**
    * A colour per class family, the first segment of a value (`regulatory--stop--g1`): the palette
-   * of the detection overlays (shared/svg), so a sign has one colour on the map and in the picture.
+   * of the detection overlays (shared/svg/class-colors.ts; the browser test holds them equal), so a sign has one colour on the map and in the picture.
    */
   const FAMILY_COLOURS = {
-    regulatory: '#d62728',
-    warning: '#ff7f0e',
-    information: '#1f77b4',
-    complementary: '#9467bd',
-    object: '#2ca02c',
-    marking: '#e6c200',
-    construction: '#8c564b',
-    nature: '#17becf',
-    human: '#e377c2',
-    animal: '#bcbd22',
-    void: '#7f7f7f',
+    regulatory: '#e6194b',
+    warning: '#f58231',
+    information: '#4363d8',
+    complementary: '#42d4f4',
+    object: '#911eb4',
+    marking: '#ffe119',
+    construction: '#9a6324',
+    nature: '#3cb44b',
+    void: '#808080',
+    human: '#f032e6',
+    animal: '#bfef45',
+    other: '#000075',
   }
-  const OTHER_COLOUR = '#555555'
 
-  /** The family's colour of a class value. */
-  const colourOf = (value) => FAMILY_COLOURS[String(value).split('--')[0]] ?? OTHER_COLOUR
+  /** The family's colour of a class value (`other` for a family not in the palette). */
+  const colourOf = (value) => {
+    const family = String(value).split('--')[0]
+    return Object.hasOwn(FAMILY_COLOURS, family) ? FAMILY_COLOURS[family] : FAMILY_COLOURS.other
+  }
 
   /** Ids as the API takes them (shared/http/validation.ts): digits only, so safe in a URL path. */
   const NUMERIC_ID = /^[0-9]{1,20}$/
@@ -122,6 +126,7 @@
   const OWN_CSS = `
     :host { display: block; position: relative; height: 400px; font: 14px/1.4 system-ui, sans-serif; color: #222; }
     :host([hidden]) { display: none; }
+    :host([fill]) { position: fixed; inset: 0; height: auto; }
     .map { position: absolute; inset: 0; background: #eef1f4; }
     .status { position: absolute; z-index: 1000; left: 8px; top: 8px; max-width: calc(100% - 16px); box-sizing: border-box;
       padding: 6px 10px; border-radius: 4px; background: rgba(255,255,255,.92); box-shadow: 0 1px 3px rgba(0,0,0,.3); }
