@@ -36,24 +36,26 @@ interface Parsed {
 
 /** The document as Chromium's XML parser reads it. */
 async function parse(svg: string): Promise<Parsed> {
+  // Runs in the page; typed loosely because this program's types have no DOM lib.
   return page.evaluate((text) => {
-    const doc = new DOMParser().parseFromString(text, 'image/svg+xml')
+    const g = globalThis as any
+    const doc = new g.DOMParser().parseFromString(text, 'image/svg+xml')
     const err = doc.getElementsByTagName('parsererror')[0]
-    const attrs = (el: Element) => Object.fromEntries([...el.attributes].map((a) => [a.name, a.value]))
-    const all = [...doc.getElementsByTagName('*')]
+    const attrs = (el: any): Record<string, string> => Object.fromEntries([...el.attributes].map((a: any) => [a.name, a.value]))
+    const all: any[] = [...doc.getElementsByTagName('*')]
     const root = doc.documentElement
-    const titleOf = (el: Element) => [...el.children].find((c) => c.localName === 'title')?.textContent ?? null
+    const titleOf = (el: any): string | null => [...el.children].find((c: any) => c.localName === 'title')?.textContent ?? null
     return {
-      error: err ? err.textContent : null,
+      error: err ? (err.textContent as string) : null,
       root: attrs(root),
       rootTitle: titleOf(root),
-      image: root.querySelector('image') ? attrs(root.querySelector('image')!) : null,
-      groups: [...root.querySelectorAll('g.detection')].map((g) => ({ attrs: attrs(g), title: titleOf(g), paths: [...g.querySelectorAll('path')].map(attrs) })),
-      legend: [...root.querySelectorAll('g.legend-entry')].map((g) => ({ text: g.querySelector('text')!.textContent!, swatch: g.querySelector('rect')?.getAttribute('fill') ?? null })),
+      image: root.querySelector('image') ? attrs(root.querySelector('image')) : null,
+      groups: [...root.querySelectorAll('g.detection')].map((g: any) => ({ attrs: attrs(g), title: titleOf(g), paths: [...g.querySelectorAll('path')].map(attrs) })),
+      legend: [...root.querySelectorAll('g.legend-entry')].map((g: any) => ({ text: g.querySelector('text').textContent as string, swatch: (g.querySelector('rect')?.getAttribute('fill') as string | undefined) ?? null })),
       scripts: all.filter((e) => e.localName === 'script' || e.localName === 'foreignObject').length,
-      eventAttributes: all.flatMap((e) => [...e.attributes].map((a) => a.name).filter((n) => /^on/i.test(n))),
-      hrefs: all.flatMap((e) => [...e.attributes].filter((a) => a.localName === 'href').map((a) => a.value)),
-      elementNames: [...new Set(all.map((e) => e.localName))].sort(),
+      eventAttributes: all.flatMap((e) => [...e.attributes].map((a: any) => a.name as string).filter((n) => /^on/i.test(n))),
+      hrefs: all.flatMap((e) => [...e.attributes].filter((a: any) => a.localName === 'href').map((a: any) => a.value as string)),
+      elementNames: [...new Set(all.map((e) => e.localName as string))].sort(),
     }
   }, svg)
 }
@@ -203,7 +205,10 @@ describe('detectionsSvg with hostile strings', () => {
     })
     await tab.route('http://svg.test/**', (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: svg }))
     await tab.goto('http://svg.test/detections.svg')
-    const seen = await tab.evaluate(() => ({ root: document.documentElement.localName, paths: document.querySelectorAll('path').length }))
+    const seen = await tab.evaluate(() => {
+      const doc = (globalThis as any).document
+      return { root: doc.documentElement.localName as string, paths: doc.querySelectorAll('path').length as number }
+    })
     expect(seen).toEqual({ root: 'svg', paths: HOSTILE.length })
     await tab.mouse.move(5, 5)
     expect(dialogs).toEqual([])
