@@ -25,6 +25,7 @@ import { bodyWithin } from '../../../shared/http/body-limit'
 import { imageMetaOrKeptSize } from './image-meta'
 import { decodeLimits, type DecodeSettings } from './decode-limits'
 import { progressRoutes } from './progress'
+import { detectionsSvgRoute } from './detections-svg-route'
 import { featureDetectionsName, type Detection } from './feature-detections-task'
 import type { Env } from './env'
 
@@ -81,5 +82,8 @@ app.post('/v1/decode', bodyWithin((c) => decodeLimits(c.env).maxBodyBytes), vali
   if (!decoded.ok) fail(decoded.failure.reason, decoded.failure.detail, decoded.failure.reason === 'too_many_points' ? { limit: maxPoints } : undefined)
   return c.json({ pixel_geometry: decoded.geometry })
 })
+
+// The same detections drawn as an SVG (asks the route above of this app).
+detectionsSvgRoute(app)
 
 export default app
