@@ -128,7 +128,7 @@
     :host([hidden]) { display: none; }
     :host([fill]) { position: fixed; inset: 0; height: auto; }
     .map { position: absolute; inset: 0; background: #eef1f4; }
-    .status { position: absolute; z-index: 1000; left: 8px; top: 8px; max-width: calc(100% - 16px); box-sizing: border-box;
+    .status { position: absolute; z-index: 1000; left: 52px; top: 10px; max-width: calc(100% - 62px); box-sizing: border-box;
       padding: 6px 10px; border-radius: 4px; background: rgba(255,255,255,.92); box-shadow: 0 1px 3px rgba(0,0,0,.3); }
     .status:empty { display: none; }
     .status.error { background: #fff1f0; color: #a8071a; border: 1px solid #ffa39e; }
@@ -223,7 +223,8 @@
       const L = await leaflet(api)
       if (this.map) return this.map
       this.L = L
-      this.map = L.map(this.mapNode, { preferCanvas: false, worldCopyJump: false, zoomSnap: 0.25 })
+      // markercluster needs a maxZoom; 19 is street level, where clustering stops.
+      this.map = L.map(this.mapNode, { maxZoom: 19, zoomSnap: 0.25 })
       this.map.attributionControl.addAttribution('map features © Mapillary')
       // Dense boxes cluster; from street level on every feature stands alone.
       this.cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, disableClusteringAtZoom: 19, maxClusterRadius: 50 })
