@@ -141,6 +141,7 @@
     .thumbs { display: grid; grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); gap: 6px; }
     .thumbs a { display: block; aspect-ratio: 4 / 3; background: #ddd; }
     .thumbs img { width: 100%; height: 100%; object-fit: cover; display: block; }
+    .leaflet-interactive:focus:not(:focus-visible) { outline: none; }
     .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; vertical-align: baseline; }
   `
   let ownSheet
