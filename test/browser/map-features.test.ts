@@ -4,6 +4,10 @@
  * by pixels of screenshots (a marker's colour at its coordinates' projected point), a click lists
  * the API's images of the feature, bad input reads as an error, and hostile values never run.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { FAMILY_COLORS, classFamily } from '../../shared/svg/class-colors'
@@ -248,6 +252,75 @@ describe('<mly-map-features> on a static site of another origin', () => {
       await screenshot(page, 'embed-map-features-element-error')
     } finally {
       await server.close()
+    }
+  })
+})
+
+describe('examples/static-site/index.html', () => {
+  /** The demo page, pointed at this run's gateway instead of npm start's port 8787. */
+  const demo = () => {
+    const html = readFileSync('examples/static-site/index.html', 'utf8')
+    expect(html).toContain('src="http://localhost:8787/embed/mly.js"')
+    return html.replaceAll('http://localhost:8787', t.sys.url.origin)
+  }
+  const bbox = () => /<mly-map-features bbox="([^"]+)"/.exec(demo())![1]!
+
+  it.each(['http', 'file'] as const)('opened over %s, shows the box on a map and names a clicked feature', async (scheme) => {
+    const api = await t.sys.json<{ features: Feature[] }>(`/v1/map-features?bbox=${bbox()}`)
+    expect(api.body.features.length).toBeGreaterThan(3)
+    let url: string
+    let close = async () => {}
+    if (scheme === 'http') {
+      const server = await serveStatic({ '/index.html': demo() })
+      url = new URL('/index.html', server.url).href
+      close = server.close
+    } else {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), 'mly-static-')), 'index.html')
+      writeFileSync(file, demo())
+      url = pathToFileURL(file).href
+    }
+    try {
+      const page = await b.page({ width: 1000, height: 1600 })
+      await page.goto(url)
+      await drawn(page, api.body.features.length)
+      await page.locator('mly-map-features').scrollIntoViewIfNeeded()
+      const points = (await projected(page, api.body.features)).filter((p) => p.alone)
+      const shot = await screenshot(page, `embed-static-site-${scheme}`)
+      expect(points.length).toBeGreaterThan(5)
+      for (const p of points) {
+        const f = api.body.features.find((x) => x.id === p.id)!
+        expect(near(pixelAt(shot, p.x, p.y), hex(FAMILY_COLORS[classFamily(f.properties.object_value)]))).toBe(true)
+      }
+      const [first] = points
+      await page.mouse.click(first!.x, first!.y)
+      const picked = api.body.features.find((x) => x.id === first!.id)!
+      await expect.poll(() => page.locator('#picked').textContent()).toBe(`Selected ${picked.properties.object_value} (${picked.id})`)
+    } finally {
+      await close()
+    }
+  })
+})
+
+describe('GET /embed/vendor/:file', () => {
+  it('serves the bundled Leaflet and markercluster as node_modules has them, long-cached with an ETag; any other name is 404', async () => {
+    const files = {
+      'leaflet.js': ['node_modules/leaflet/dist/leaflet.js', 'text/javascript; charset=utf-8'],
+      'leaflet.css': ['node_modules/leaflet/dist/leaflet.css', 'text/css; charset=utf-8'],
+      'leaflet.markercluster.js': ['node_modules/leaflet.markercluster/dist/leaflet.markercluster.js', 'text/javascript; charset=utf-8'],
+    } as const
+    for (const [name, [file, type]] of Object.entries(files)) {
+      const res = await t.sys.fetch(`/embed/vendor/${name}`)
+      expect([name, res.status, res.headers.get('content-type'), res.headers.get('x-content-type-options')]).toEqual([name, 200, type, 'nosniff'])
+      expect(res.headers.get('cache-control')).toMatch(/max-age=604800/)
+      expect(await res.text()).toBe(readFileSync(file, 'utf8'))
+      const again = await t.sys.fetch(`/embed/vendor/${name}`, { headers: { 'if-none-match': res.headers.get('etag')! } })
+      expect(again.status).toBe(304)
+    }
+    const css = await (await t.sys.fetch('/embed/vendor/markercluster.css')).text()
+    expect(css).toBe(`${readFileSync('node_modules/leaflet.markercluster/dist/MarkerCluster.css', 'utf8')}\n${readFileSync('node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css', 'utf8')}`)
+    for (const name of ['marker-icon.png', '..%2F..%2Fpackage.json', 'constructor', '__proto__']) {
+      const res = await t.sys.json(`/embed/vendor/${name}`)
+      expect([name, res.status, res.body.code]).toEqual([name, 404, expect.stringMatching(/not_found/)])
     }
   })
 })

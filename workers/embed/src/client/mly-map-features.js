@@ -259,7 +259,7 @@
       const lng = (x) => (crosses && x < box.west ? x + 360 : x)
       if (box !== undefined) {
         const bounds = L.latLngBounds([box.south, box.west], [box.north, lng(box.east)])
-        map.fitBounds(bounds, { animate: false })
+        map.fitBounds(bounds, { animate: false, padding: [16, 16] })
         this.outline?.remove()
         this.outline = L.rectangle(bounds, { color: '#333', weight: 1, dashArray: '4 4', fill: false, interactive: false }).addTo(map)
       } else if (!map._loaded) map.setView([0, 0], 1)
