@@ -11,6 +11,8 @@ export const THUMB_SIZES = ['256', '1024', '2048', 'original'] as const
 export type ThumbSize = (typeof THUMB_SIZES)[number]
 /** Widest display asked for: wider than any screen, small enough to keep the numbers sane. */
 export const MAX_DISPLAY_WIDTH = 8192
+/** Browsers keep the SVG two minutes: the thumbnail URL inside expires upstream (KV keeps it ≤ TTL.withThumbUrls). */
+export const SVG_MAX_AGE = 120
 /** Thickest outline, in displayed pixels. */
 export const MAX_STROKE = 20
 

@@ -11,13 +11,10 @@ import { imageId, validate } from '../../../shared/http/validation'
 import { detectionsSvg, type SvgDetection } from '../../../shared/svg/detections-svg'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { clientForRequest } from '../../../shared/upstream/request-client'
-import { detectionsSvgQuery, type ThumbSize } from './detections-svg-query'
+import { detectionsSvgQuery, SVG_MAX_AGE, type ThumbSize } from './detections-svg-query'
 import type { ImageMetaOrSize } from './image-meta'
 import type { DecodeSettings } from './decode-limits'
 import type { Env } from './env'
-
-/** Browsers keep it two minutes: the thumbnail URL inside expires upstream (KV keeps it ≤ TTL.withThumbUrls). */
-export const SVG_MAX_AGE = 120
 
 /**
  * Opened directly (not in an `<img>`), the SVG may load its picture and use its attributes' styles,

@@ -35,6 +35,8 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
     job: { task: 'feature-images', params: (p) => ({ map_feature_id: p.mapFeatureId! }) },
   },
   { path: '/v1/images/:imageId/detections', methods: ['GET'], binding: 'DETECTION_GEOMETRY' },
+  // The same detections drawn over the image's thumbnail (shared/svg); ETag and CORS as for JSON.
+  { path: '/v1/images/:imageId/detections.svg', methods: ['GET'], binding: 'DETECTION_GEOMETRY' },
   { path: '/v1/decode', methods: ['POST'], binding: 'DETECTION_GEOMETRY' },
   { path: '/v1/jobs', methods: ['POST'], binding: 'JOBS' },
   { path: '/v1/jobs/:jobId', methods: ['GET'], binding: 'JOBS' },

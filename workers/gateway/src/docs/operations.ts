@@ -11,6 +11,8 @@ import { decodeBody, MAX_GEOMETRY_CHARS, MAX_OBJECT_VALUES } from '../../../../s
 import { decodeAnswer, featureCollectionAnswer, featureImagesAnswer, health, readiness, imageDetectionsAnswer, jobAccepted, jobStatus, mapFeatureDetectionsAnswer, sequenceDetectionsAnswer } from './answers'
 import { JOB_PARAMS, jobBody, jobIdParam } from './requests'
 import { DEFAULT_MAX_DECODE_BODY_BYTES, DEFAULT_MAX_DECODE_POINTS } from '../../../detection-geometry/src/decode-limits'
+import { DEFAULT_OPACITY, DEFAULT_STROKE } from '../../../../shared/svg/detections-svg'
+import { detectionsSvgQuery, MAX_DISPLAY_WIDTH, MAX_STROKE, SVG_MAX_AGE, THUMB_SIZES } from '../../../detection-geometry/src/detections-svg-query'
 
 export interface ParamDoc {
   description: string
@@ -134,6 +136,23 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     request: { params: imageDetectionsPath },
     params: { imageId: IMAGE },
     answers: [{ status: 200, description: 'The image (size, JPEG URL) and its detections in its pixels', content: json(imageDetectionsAnswer), headers: TASK_ANSWER_HEADERS }],
+    clientToken: true,
+  },
+  'GET /v1/images/:imageId/detections.svg': {
+    tag: 'Detections',
+    summary: "An image's detections drawn over its thumbnail, as SVG",
+    description: `viewBox "0 0 {width} {height}" in the image's pixels, the thumbnail of the asked size behind, one <path> per detection polygon (holes by fill-rule="evenodd"), a colour per class family (the value's first segment), a legend, <title> hover labels; no script. Cached briefly (thumbnail URLs expire): max-age ${SVG_MAX_AGE}.`,
+    request: { params: imageDetectionsPath, query: detectionsSvgQuery },
+    params: {
+      imageId: IMAGE,
+      size: { description: `Which thumbnail is the background: ${THUMB_SIZES.join(', ')} (default 1024)`, example: '256' },
+      width: { description: `Displayed width in pixels, 1 to ${MAX_DISPLAY_WIDTH}, the height scaled (default: the image's width)`, example: '640' },
+      labels: { description: 'Hover labels (<title>) with each detection\'s value: true, false, 1 or 0 (default true)', example: 'false' },
+      opacity: { description: `Fill opacity, 0 to 1 (default ${DEFAULT_OPACITY})`, example: '0.5' },
+      stroke: { description: `Outline width in displayed pixels, 0 to ${MAX_STROKE} (default ${DEFAULT_STROKE})`, example: '3' },
+      values: { description: `Only detections of these values (comma list, exact, at most ${MAX_OBJECT_VALUES})`, example: 'regulatory--stop--g1,object--vehicle--car' },
+    },
+    answers: [{ status: 200, description: 'The SVG', content: { 'image/svg+xml': { type: 'string' } }, headers: [...TASK_ANSWER_HEADERS, 'Content-Security-Policy'] }],
     clientToken: true,
   },
   'POST /v1/decode': {

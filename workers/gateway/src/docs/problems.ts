@@ -118,6 +118,7 @@ export const ROUTE_PROBLEMS: Readonly<Record<string, readonly ProblemCode[]>> = 
   'GET /v1/map-features/:mapFeatureId/images': ['invalid_parameter', 'not_found', ...UPSTREAM, ...ENGINE],
   // Two requests in the Worker's own invocation: no engine object, no budget to run out of.
   'GET /v1/images/:imageId/detections': ['invalid_parameter', 'not_found', ...UPSTREAM],
+  'GET /v1/images/:imageId/detections.svg': ['invalid_parameter', 'not_found', ...UPSTREAM],
   // workers/embed: ids and boxes validated as the API does; the rest happens in the browser.
   'GET /embed/images/:imageId': ['invalid_parameter'],
   'GET /embed/map-features': ['invalid_parameter', 'invalid_bbox'],
