@@ -64,7 +64,7 @@ describe('the crowd (one feature seen in many images)', () => {
     expect(image.body).toMatchObject({ id: c.images[6]!.id, width: 4032, height: 3024 })
     const thumb = await app.request(image.body.thumb_original_url)
     expect(thumb.status).toBe(200)
-    expect(thumb.headers.get('content-type')).toBe('image/jpeg')
+    expect(thumb.headers.get('content-type')).toBe('image/png') // a generated picture (src/thumbnail.ts)
     const detections = await json(`/${c.feature.id}/detections?fields=id,value,image`)
     expect(detections.body.data.map((d: any) => d.image.id)).toEqual(c.feature.images)
     expect((await json(`/${c.images[0]!.id}/detections?fields=id,value`)).body.data).toHaveLength(1)
