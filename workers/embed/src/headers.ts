@@ -9,17 +9,16 @@
 const SOURCE = /^(\*|'self'|'none'|https?:|https?:\/\/(\*\.)?[a-z0-9.-]+(:(\d{1,5}|\*))?|(\*\.)?[a-z0-9.-]+(:(\d{1,5}|\*))?)$/i
 
 /**
- * The `frame-ancestors` sources of the EMBED_ANCESTORS setting (space- or comma-separated); a
- * token that is no CSP source expression is dropped, so a typo cannot inject a directive. Empty or
- * unset: `*` (any site may frame the pages); nothing valid left: `'none'`.
+ * The `frame-ancestors` sources of the EMBED_ANCESTORS setting (space- or comma-separated). Empty
+ * or unset: `*` (any site may frame the pages). A token that is no CSP source expression makes the
+ * whole setting wrong: `'none'` (fails closed; never a directive injected, never a word taken for a host).
  * @example frameAncestors('https://city.example, https://*.blog.example') // 'https://city.example https://*.blog.example'
  * @example frameAncestors(undefined) // '*'
  */
 export function frameAncestors(setting: string | undefined): string {
   const tokens = (setting ?? '').split(/[\s,]+/).filter(Boolean)
   if (tokens.length === 0) return '*'
-  const valid = tokens.filter((t) => SOURCE.test(t))
-  return valid.length ? valid.join(' ') : "'none'"
+  return tokens.every((t) => SOURCE.test(t)) ? tokens.join(' ') : "'none'"
 }
 
 /**
