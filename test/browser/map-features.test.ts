@@ -143,6 +143,26 @@ describe('GET /embed/map-features', () => {
     await screenshot(page, 'embed-map-features-selected')
   })
 
+  it('a box across the antimeridian shows both sides in one view, east of 180° drawn to the right', async () => {
+    const box = '179.97,-16.83,-179.97,-16.77'
+    const features = (await t.sys.json<{ features: Feature[] }>(`/v1/map-features?bbox=${box}&object_values=object--street-light`)).body.features
+    const west = features.filter((f) => f.geometry.coordinates[0] > 0)
+    const east = features.filter((f) => f.geometry.coordinates[0] < 0)
+    expect([west.length > 0, east.length > 0]).toEqual([true, true])
+    const page = await b.page()
+    await page.goto(new URL(`/embed/map-features?bbox=${box}&object_values=object--street-light`, t.sys.url).href)
+    await drawn(page, features.length)
+    // West > east: the part past 180° sits one world to the right (longitude + 360).
+    const shifted = features.map((f) => ({ ...f, geometry: { coordinates: [f.geometry.coordinates[0] < 0 ? f.geometry.coordinates[0] + 360 : f.geometry.coordinates[0], f.geometry.coordinates[1]] as [number, number] } }))
+    const points = await projected(page, shifted)
+    const inView = points.filter((p) => p.x >= 0 && p.x <= 800 && p.y >= 0 && p.y <= 600)
+    expect(inView.length).toBe(features.length)
+    const shot = await screenshot(page, 'embed-map-features-antimeridian')
+    const alone = points.filter((p) => p.alone)
+    expect(alone.some((p) => east.some((f) => f.id === p.id))).toBe(true)
+    for (const p of alone) expect(near(pixelAt(shot, p.x, p.y), hex(FAMILY_COLORS.object))).toBe(true)
+  })
+
   it('a bad box is a 400 page saying what is wrong; problem+json for a client not asking for HTML', async () => {
     const bad = '13,55.62,13.01,55.61' // south above north
     const page = await b.page()
