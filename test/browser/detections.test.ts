@@ -14,6 +14,10 @@ import { referencePolygons } from '../support/reference-decode'
 import { imageDetectionsTruth, imageSize } from '../support/truth'
 import { useSystem } from '../support/system'
 
+// In-page code (page.evaluate, waitForFunction) runs in the browser; the project's types have no DOM lib.
+declare const document: any
+declare const window: any
+
 const t = useSystem()
 const b = useBrowser()
 
@@ -146,7 +150,7 @@ describe('<mly-detections> on a static page of another origin', () => {
     site.files[`/${name}.html`] = html
     await p.addInitScript(() => {
       for (const type of ['mly-load', 'mly-error', 'mly-select']) {
-        document.addEventListener(type, (e) => (window as any).__event(`${type} ${JSON.stringify((e as CustomEvent).detail)}`))
+        document.addEventListener(type, (e: { detail: unknown }) => window.__event(`${type} ${JSON.stringify(e.detail)}`))
       }
     })
     await p.goto(`${site.url.origin}/${name}.html`)
