@@ -14,6 +14,11 @@ import { FAMILY_COLORS, classFamily } from '../../shared/svg/class-colors'
 import { pixelAt, screenshot, serveStatic, useBrowser } from '../support/browser'
 import { useSystem } from '../support/system'
 
+// Callbacks given to page.evaluate run in the browser; this program has the Workers' types, no DOM
+// lib, so they see the page's globals untyped.
+declare const document: any
+declare const window: any
+
 const t = useSystem()
 const b = useBrowser()
 
@@ -135,11 +140,11 @@ describe('GET /embed/map-features', () => {
     expect(await selected).toBe(featureId)
     const thumbs = page.locator('mly-map-features .thumbs img')
     await expect.poll(() => thumbs.count()).toBe(images.length)
-    expect(await thumbs.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).src))).toEqual(images.map((i) => i.thumb_original_url))
-    const links = await page.locator('mly-map-features .thumbs a').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href))
+    expect(await thumbs.evaluateAll((els) => els.map((e) => (e as any).src))).toEqual(images.map((i) => i.thumb_original_url))
+    const links = await page.locator('mly-map-features .thumbs a').evaluateAll((els) => els.map((e) => (e as any).href))
     expect(links).toEqual(images.map((i) => new URL(`/embed/images/${i.id}`, t.sys.url).href))
     // The pictures really load (the stand-in serves real ones), not broken icons.
-    await expect.poll(() => thumbs.evaluateAll((els) => els.every((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0))).toBe(true)
+    await expect.poll(() => thumbs.evaluateAll((els) => els.every((e) => (e as any).complete && (e as any).naturalWidth > 0))).toBe(true)
     await screenshot(page, 'embed-map-features-selected')
   })
 
