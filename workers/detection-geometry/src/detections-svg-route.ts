@@ -2,15 +2,18 @@
  * @module
  * `GET /v1/images/{id}/detections.svg`: what `GET /v1/images/{id}/detections` answers (asked of
  * this same app, so the same KV pieces, stale copies and problems), drawn by shared/svg over the
- * thumbnail of the asked `size`. A problem of the JSON route is answered as it is.
+ * thumbnail of the asked `size`. A problem of the JSON route is answered as it is; when only the
+ * sized thumbnail's URL cannot be had (upstream trouble), the original's is drawn instead.
  */
 import type { Hono } from 'hono'
 import { z } from 'zod'
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import { imageId, validate } from '../../../shared/http/validation'
+import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { detectionsSvg, type SvgDetection } from '../../../shared/svg/detections-svg'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { clientForRequest } from '../../../shared/upstream/request-client'
+import type { GraphClient } from '../../../shared/upstream/client'
 import { detectionsSvgQuery, SVG_MAX_AGE, type ThumbSize } from './detections-svg-query'
 import type { ImageMetaOrSize } from './image-meta'
 import type { DecodeSettings } from './decode-limits'
@@ -44,9 +47,14 @@ export function detectionsSvgRoute(app: Hono<{ Bindings: Env & DecodeSettings }>
     // The kept size answers while the upstream is down, with no URL: then no other URL either.
     let thumbUrl = image.thumb_original_url
     if (thumbUrl !== null && query.size !== 'original') {
-      const sized = await thumbUrlOf(c.env, c.req.header('authorization'), id, query.size, (p) => c.executionCtx.waitUntil(p))
-      thumbUrl = sized.url
-      upstreamRequests += sized.requests
+      const client = clientForRequest(c.env, c.req.header('authorization'))
+      try {
+        thumbUrl = await thumbUrlOf(c.env, client, c.req.header('authorization'), id, query.size, (p) => c.executionCtx.waitUntil(p))
+      } catch (error) {
+        // The original's URL is as fresh as the answer: a bigger picture beats a 503.
+        if (!isUpstreamTrouble(error)) throw error
+      }
+      upstreamRequests += client.stats.requests
     }
     const svg = detectionsSvg({ id, width: image.width, height: image.height, thumbUrl }, detections, query)
     const stale = json.headers.get('x-cache') === 'stale'
@@ -64,9 +72,8 @@ export function detectionsSvgRoute(app: Hono<{ Bindings: Env & DecodeSettings }>
   })
 }
 
-/** `thumb_{size}_url` of image `id` as the request's token sees it, kept in KV as long as such URLs may be. */
-async function thumbUrlOf(env: Env, authorization: string | undefined, id: string, size: Exclude<ThumbSize, 'original'>, defer: (p: Promise<unknown>) => void): Promise<{ url: string | null; requests: number }> {
-  const client = clientForRequest(env, authorization)
+/** `thumb_{size}_url` of image `id` as the request's token sees it (asked with `client`), kept in KV as long as such URLs may be. */
+async function thumbUrlOf(env: Env, client: GraphClient, authorization: string | undefined, id: string, size: Exclude<ThumbSize, 'original'>, defer: (p: Promise<unknown>) => void): Promise<string | null> {
   const identity = await requestIdentity(authorization, env)
   const field = `thumb_${size}_url`
   const key = await cacheKey('entity', { id, fields: field, identity: identityPart(identity) })
@@ -76,5 +83,5 @@ async function thumbUrlOf(env: Env, authorization: string | undefined, id: strin
     return { id, [field]: entity[field] ?? null }
   }, { defer })
   const url = value[field]
-  return { url: typeof url === 'string' ? url : null, requests: client.stats.requests }
+  return typeof url === 'string' ? url : null
 }

@@ -1,0 +1,84 @@
+/**
+ * `detections.svg` while the upstream fails (the stand-in's rate500): it draws what the JSON route
+ * would answer. With the JSON pieces in KV but not the sized thumbnail URL, the picture is the
+ * original thumbnail (its URL is as fresh as the answer) rather than a 503; past the URLs' 5
+ * minutes, the kept detections over a grey background, stale; never asked before, an upstream problem.
+ */
+import { env } from 'cloudflare:test'
+import { exports } from 'cloudflare:workers'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+
+const UPSTREAM = env.MAPILLARY_GRAPH_URL
+let world: any
+
+async function standIn(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${UPSTREAM}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  if (!res.ok) throw new Error(`stand-in ${path}: HTTP ${res.status}`)
+  return res.json()
+}
+
+const ask = (path: string) => exports.default.fetch(`https://dg.test${path}`)
+
+/** This isolate's clock `seconds` ahead, and KV's entries expired by then deleted (local KV keeps real time). */
+async function later(seconds: number) {
+  const now = Date.now() + seconds * 1000
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
+  vi.setSystemTime(now)
+  let cursor: string | undefined
+  do {
+    const page = await env.CACHE.list({ cursor })
+    for (const key of page.keys) if (key.expiration !== undefined && key.expiration * 1000 <= now) await env.CACHE.delete(key.name)
+    cursor = page.list_complete ? undefined : page.cursor
+  } while (cursor)
+}
+
+const pathsOf = (svg: string) => [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1])
+const hrefOf = (svg: string) => /<image href="([^"]+)"/.exec(svg)?.[1] ?? null
+
+beforeAll(async () => {
+  world = await standIn('/__sandbox/truth/world')
+})
+
+afterEach(async () => {
+  vi.useRealTimers()
+  await standIn('/__sandbox/reset', {})
+})
+
+describe('detections.svg while the upstream is down', () => {
+  it('draws over the original thumbnail when only the sized URL is missing from KV', async () => {
+    const id = world.sampleImages.multipolygonWithHoles as string
+    const json = (await (await ask(`/v1/images/${id}/detections`)).json()) as any
+    await standIn('/__sandbox/config', { rate500: 1 })
+    const res = await ask(`/v1/images/${id}/detections.svg?size=256`)
+    const svg = await res.text()
+    expect(res.status, svg.slice(0, 300)).toBe(200)
+    expect(res.headers.get('content-type')).toBe('image/svg+xml; charset=utf-8')
+    expect(hrefOf(svg)).toBe(json.image.thumb_original_url)
+    expect(pathsOf(svg).length).toBeGreaterThan(0)
+  })
+
+  it('past the URLs’ 5 minutes: the kept detections over grey, stale, no URL', async () => {
+    const id = world.sampleImages.multipolygonWithHoles as string
+    const fresh = await (await ask(`/v1/images/${id}/detections.svg?size=256`)).text()
+    await standIn('/__sandbox/config', { rate500: 1 })
+    await later(301)
+    const res = await ask(`/v1/images/${id}/detections.svg?size=256`)
+    const svg = await res.text()
+    expect(res.status, svg.slice(0, 300)).toBe(200)
+    expect(res.headers.get('x-cache')).toBe('stale')
+    expect(res.headers.get('cache-control')).toBe('no-cache')
+    expect(Number(res.headers.get('age'))).toBeGreaterThanOrEqual(301)
+    expect(hrefOf(svg)).toBeNull()
+    expect(svg).toContain('fill="#d0d0d0"')
+    expect(pathsOf(svg)).toEqual(pathsOf(fresh))
+  })
+
+  it('never asked before: an upstream problem (502 or 503), not a 500', async () => {
+    const id = world.sampleImages.realDetections as string
+    await standIn('/__sandbox/config', { rate500: 1 })
+    const res = await ask(`/v1/images/${id}/detections.svg`)
+    expect([502, 503]).toContain(res.status)
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+    expect(((await res.json()) as any).code).toMatch(/^upstream_/)
+  })
+})
