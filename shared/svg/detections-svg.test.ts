@@ -1,24 +1,21 @@
 // Parsed by a real XML parser: Chromium's DOMParser (image/svg+xml is strict XML; any error gives a
-// <parsererror>), the parser that renders these documents. Chromium is Debian's, driven by
-// playwright-core; without it this file fails loudly, it never skips.
-import { existsSync } from 'node:fs'
+// <parsererror>), the parser that renders these documents. Chromium is Debian's, found and launched
+// by test/support/browser.ts: without it this file fails loudly, it never skips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { useBrowser } from '../../test/support/browser'
 import type { PixelGeometry } from '../mvt/pixel-geometry'
 import { detectionsSvg, type SvgDetection, type SvgImage } from './detections-svg'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-let browser: Browser
+const chromium = useBrowser()
 let page: Page
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH. The SVG tests parse with a real browser and never skip.`)
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true })
-  page = await browser.newPage()
+  page = await chromium.page()
 }, 60_000)
 
 afterAll(async () => {
-  await browser?.close()
+  await page?.context().close()
 })
 
 interface Parsed {
@@ -198,7 +195,7 @@ describe('detectionsSvg with hostile strings', () => {
     const detections = HOSTILE.map((value, i) => ({ id: String(i), value, pixel_geometry: { type: 'Polygon' as const, coordinates: [square(10 * i, 10, 5)] } }))
     const svg = detectionsSvg({ ...IMAGE, thumbUrl: 'javascript:alert(1)' }, detections)
     const dialogs: string[] = []
-    const tab = await browser.newPage()
+    const tab = await chromium.page()
     tab.on('dialog', (d) => {
       dialogs.push(d.message())
       void d.dismiss()
@@ -212,6 +209,6 @@ describe('detectionsSvg with hostile strings', () => {
     expect(seen).toEqual({ root: 'svg', paths: HOSTILE.length })
     await tab.mouse.move(5, 5)
     expect(dialogs).toEqual([])
-    await tab.close()
+    await tab.context().close()
   })
 })
