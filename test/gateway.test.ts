@@ -9,7 +9,7 @@ describe('gateway', () => {
     const res = await t.sys.json('/healthz')
     expect(res.status).toBe(200)
     expect(res.body.status).toBe('ok')
-    expect(res.body.workers).toEqual({ SEQUENCE_DETECTIONS: 'up', MAP_FEATURES: 'up', DETECTION_GEOMETRY: 'up', FEATURE_IMAGES: 'up', JOBS: 'up' })
+    expect(res.body.workers).toEqual({ SEQUENCE_DETECTIONS: 'up', MAP_FEATURES: 'up', DETECTION_GEOMETRY: 'up', FEATURE_IMAGES: 'up', JOBS: 'up', EMBED: 'up' })
   })
 
   it('lets browsers on any origin call GET and POST /v1/decode', async () => {

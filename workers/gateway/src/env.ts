@@ -6,7 +6,7 @@
 export interface Env extends GatewayEnv {}
 
 export type TaskBinding = 'SEQUENCE_DETECTIONS' | 'MAP_FEATURES' | 'DETECTION_GEOMETRY' | 'FEATURE_IMAGES' | 'JOBS' | 'EMBED'
-export const TASK_BINDINGS: readonly TaskBinding[] = ['SEQUENCE_DETECTIONS', 'MAP_FEATURES', 'DETECTION_GEOMETRY', 'FEATURE_IMAGES', 'JOBS']
+export const TASK_BINDINGS: readonly TaskBinding[] = ['SEQUENCE_DETECTIONS', 'MAP_FEATURES', 'DETECTION_GEOMETRY', 'FEATURE_IMAGES', 'JOBS', 'EMBED']
 
 /** What the gateway's middleware leave for the ones after them (Hono's `c.var`). */
 export interface GatewayVariables {

@@ -131,7 +131,7 @@ export const jobStatus = z
 export const health = z
   .strictObject({
     status: z.enum(['ok', 'degraded']),
-    workers: z.record(z.string(), z.enum(['up', 'down'])).meta({ description: 'Each task Worker and the jobs Worker' }),
+    workers: z.record(z.string(), z.enum(['up', 'down'])).meta({ description: 'Each Worker behind the gateway: the four task Workers, the jobs Worker and the embed Worker' }),
   })
   .meta({ id: 'Health' })
 

@@ -224,7 +224,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
   const doc = app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'mly-edge', version: '1', description: DESCRIPTION },
-    tags: ['Detections', 'Map features', 'Jobs', 'Service'].map((name) => ({ name })),
+    tags: ['Detections', 'Map features', 'Jobs', 'Embedding', 'Service'].map((name) => ({ name })),
   }) as unknown as OpenApiDocument
   describeParameters(doc)
   return doc
