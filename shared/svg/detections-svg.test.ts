@@ -3,7 +3,9 @@
 // by test/support/browser.ts: without it this file fails loudly, it never skips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { useBrowser } from '../../test/support/browser'
+import { decodePng, pixelAt, screenshot, useBrowser } from '../../test/support/browser'
+import { thumbnailPng } from '../../test/stand-in/src/thumbnail'
+import { FAMILY_COLORS } from './class-colors'
 import type { PixelGeometry } from '../mvt/pixel-geometry'
 import { detectionsSvg, type SvgDetection, type SvgImage } from './detections-svg'
 
@@ -211,4 +213,38 @@ describe('detectionsSvg with hostile strings', () => {
     expect(dialogs).toEqual([])
     await tab.context().close()
   })
+})
+
+describe('detectionsSvg drawn by Chromium', () => {
+  // A 400×300 image shown at its own size: one screen pixel per image pixel.
+  const W = 400
+  const H = 300
+  const frame: SvgDetection = { id: '1', value: 'regulatory--stop--g1', pixel_geometry: { type: 'Polygon', coordinates: [[[80, 40], [320, 40], [320, 200], [80, 200], [80, 40]], [[160, 80], [160, 160], [240, 160], [240, 80], [160, 80]]] } }
+  const svg = detectionsSvg({ id: '1', width: W, height: H, thumbUrl: 'http://pics.test/t.png' }, [frame], { opacity: 1, stroke: 0 })
+  const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16))
+  const near = (got: number[], want: number[], what: string) => want.forEach((v, k) => expect(Math.abs(got[k]! - v), `${what}: ${got.slice(0, 3)} vs ${want}`).toBeLessThanOrEqual(3))
+
+  async function shown(how: 'document' | 'object') {
+    const picture = Buffer.from(await thumbnailPng(W, H))
+    const tab = await chromium.page({ width: W, height: H })
+    await tab.route('http://pics.test/**', (route) => route.fulfill({ status: 200, contentType: 'image/png', body: picture, headers: { 'access-control-allow-origin': '*' } }))
+    await tab.route('http://svg.test/**', (route) =>
+      route.fulfill({ status: 200, contentType: 'image/svg+xml', body: svg, headers: { 'content-security-policy': "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'" } }),
+    )
+    await tab.route('http://page.test/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: `<!doctype html><body style="margin:0"><object type="image/svg+xml" data="http://svg.test/d.svg" width="${W}" height="${H}" style="display:block"></object>` }))
+    await tab.goto(how === 'document' ? 'http://svg.test/d.svg' : 'http://page.test/', { waitUntil: 'load' })
+    const shot = await screenshot(tab, `svg-${how}`)
+    await tab.context().close()
+    return { shot, picture: decodePng(picture) }
+  }
+
+  for (const how of ['document', 'object'] as const) {
+    it(`fills the polygon in its family colour, leaves the hole and the outside showing the thumbnail (${how})`, async () => {
+      const { shot, picture } = await shown(how)
+      const fill = rgb(FAMILY_COLORS.regulatory)
+      for (const [x, y] of [[100, 60], [300, 180], [200, 60], [120, 150]] as const) near(pixelAt(shot, x, y), fill, `filled at ${x},${y}`)
+      // Inside the hole and outside: the picture itself, grid lines and all.
+      for (const [x, y] of [[200, 120], [175, 95], [230, 150], [360, 20], [360, 250], [20, 20], [200, 240]] as const) near(pixelAt(shot, x, y), pixelAt(picture, x, y), `picture at ${x},${y}`)
+    })
+  }
 })
