@@ -168,6 +168,20 @@ describe('GET /v1/images/{id}/detections.svg', () => {
     expect(empty.image!.href).toContain(`/__sandbox/thumbs/${world.sampleImages.noDetections}/1024.jpg?exp=`)
   })
 
+  it('never puts the Mapillary token (the server’s or a client’s) in the SVG', async () => {
+    const id = world.sampleImages.multipolygonWithHoles as string
+    const client = 'MLY|777|clienttokenclienttoken'
+    for (const headers of [{}, { authorization: `OAuth ${client}` }] as Array<Record<string, string>>) {
+      const res = await exports.default.fetch(`https://dg.test/v1/images/${id}/detections.svg?size=256`, { headers })
+      expect(res.status).toBe(200)
+      const svg = await res.text()
+      expect(svg).toContain('<path d="M')
+      expect(svg).not.toContain('MLY|')
+      expect(svg).not.toContain('MLY%7C')
+      expect(svg).not.toContain(env.MAPILLARY_ACCESS_TOKEN)
+    }
+  })
+
   it('answers 404 problem+json for an unknown image', async () => {
     const res = await ask('/v1/images/123456789012345/detections.svg')
     expect(res.status).toBe(404)
