@@ -84,7 +84,7 @@ describe('GET /v1/map-features/{id}/images', () => {
     expect(res.body.images.map((i: any) => i.id)).toEqual(direct.images.data.map((i: any) => i.id))
     const jpeg = await fetch(res.body.images[0].thumb_original_url)
     expect(jpeg.status).toBe(200)
-    expect(jpeg.headers.get('content-type')).toBe('image/jpeg')
+    expect(jpeg.headers.get('content-type')).toBe('image/png')
   })
 
   it('answers [] for a feature seen in no image, 404 for an unknown one', async () => {
