@@ -5,6 +5,7 @@
  * once (size-bounded before this), verified as it came, remembered so a replay is refused, and
  * only then parsed: the task's params plus an optional `callback_url`.
  */
+import { readBodyWithin } from '../../../shared/http/body-limit'
 import { fail } from '../../../shared/problem/problem'
 import { isJobTask, JOB_TASKS, type JobTask } from '../../../shared/http/task-params'
 import { SIGNATURE_TOLERANCE_SECONDS, verifySignature, webhookSecrets } from '../../../shared/webhooks'
@@ -46,29 +47,11 @@ export async function hookTrigger(req: Request, task: string, env: Env): Promise
 
 /**
  * The body as it came, as text; 413 once more than {@link MAX_HOOK_BODY_BYTES} came, whatever
- * Content-Length said (Hono's bodyLimit trusts it), with no more than that read.
+ * Content-Length said, with no more than that kept.
  */
 async function rawBody(req: Request): Promise<string> {
-  if (!req.body) return ''
-  const reader = req.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_HOOK_BODY_BYTES) {
-      reader.cancel().catch(() => {})
-      fail('payload_too_large', `A webhook trigger's body may be at most ${MAX_HOOK_BODY_BYTES} bytes.`, { limit_bytes: MAX_HOOK_BODY_BYTES })
-    }
-    chunks.push(value)
-  }
-  const bytes = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    bytes.set(c, at)
-    at += c.byteLength
-  }
+  const bytes = await readBodyWithin(req, MAX_HOOK_BODY_BYTES)
+  if (bytes === null) fail('payload_too_large', `A webhook trigger's body may be at most ${MAX_HOOK_BODY_BYTES} bytes.`, { limit_bytes: MAX_HOOK_BODY_BYTES })
   return new TextDecoder().decode(bytes)
 }
 
