@@ -9,6 +9,7 @@
 import { env } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { later } from '../../../test/support/later'
 
 const UPSTREAM = env.MAPILLARY_GRAPH_URL
 let world: any
@@ -20,23 +21,6 @@ async function standIn(path: string, body?: unknown): Promise<any> {
 }
 
 const ask = (path: string) => exports.default.fetch(`https://dg.test${path}`)
-
-/**
- * Moves this isolate's clock (the Worker's Date.now) `seconds` ahead, real timers still running,
- * and makes KV what it would be then: local KV expires entries on its own (real) clock, so the
- * entries whose expiration has passed by the new time are deleted here.
- */
-async function later(seconds: number) {
-  const now = Date.now() + seconds * 1000
-  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
-  vi.setSystemTime(now)
-  let cursor: string | undefined
-  do {
-    const page = await env.CACHE.list({ cursor })
-    for (const key of page.keys) if (key.expiration !== undefined && key.expiration * 1000 <= now) await env.CACHE.delete(key.name)
-    cursor = page.list_complete ? undefined : page.cursor
-  } while (cursor)
-}
 
 beforeAll(async () => {
   world = await standIn('/__sandbox/truth/world')
@@ -58,7 +42,7 @@ describe('an image’s detections while the upstream is down', () => {
     expect(fresh.detections.length).toBeGreaterThan(0)
 
     await standIn('/__sandbox/config', { rate500: 1 })
-    await later(301)
+    await later(env.CACHE, 301)
     const res = await ask(`/v1/images/${id}/detections`)
     const text = await res.text()
     expect(res.status, text.slice(0, 300)).toBe(200)
@@ -73,7 +57,7 @@ describe('an image’s detections while the upstream is down', () => {
     expect(stats.faults).toBeTruthy()
 
     // Two days on, past the detections' day: still the kept copy while the upstream fails.
-    await later(2 * 86400)
+    await later(env.CACHE, 2 * 86400)
     const days = await ask(`/v1/images/${id}/detections`)
     expect(days.status).toBe(200)
     expect(days.headers.get('x-cache')).toBe('stale')
@@ -83,7 +67,7 @@ describe('an image’s detections while the upstream is down', () => {
 
   it('answers fresh again, with a URL, once the upstream is back', async () => {
     const id = world.sampleImages.multipolygonWithHoles as string
-    await later(301)
+    await later(env.CACHE, 301)
     const res = await ask(`/v1/images/${id}/detections`)
     expect(res.status).toBe(200)
     expect(res.headers.get('x-cache')).not.toBe('stale')

@@ -7,6 +7,7 @@
 import { env } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { later } from '../../../test/support/later'
 
 const UPSTREAM = env.MAPILLARY_GRAPH_URL
 let world: any
@@ -18,19 +19,6 @@ async function standIn(path: string, body?: unknown): Promise<any> {
 }
 
 const ask = (path: string) => exports.default.fetch(`https://dg.test${path}`)
-
-/** This isolate's clock `seconds` ahead, and KV's entries expired by then deleted (local KV keeps real time). */
-async function later(seconds: number) {
-  const now = Date.now() + seconds * 1000
-  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
-  vi.setSystemTime(now)
-  let cursor: string | undefined
-  do {
-    const page = await env.CACHE.list({ cursor })
-    for (const key of page.keys) if (key.expiration !== undefined && key.expiration * 1000 <= now) await env.CACHE.delete(key.name)
-    cursor = page.list_complete ? undefined : page.cursor
-  } while (cursor)
-}
 
 const pathsOf = (svg: string) => [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1])
 const hrefOf = (svg: string) => /<image href="([^"]+)"/.exec(svg)?.[1] ?? null
@@ -61,7 +49,7 @@ describe('detections.svg while the upstream is down', () => {
     const id = world.sampleImages.multipolygonWithHoles as string
     const fresh = await (await ask(`/v1/images/${id}/detections.svg?size=256`)).text()
     await standIn('/__sandbox/config', { rate500: 1 })
-    await later(301)
+    await later(env.CACHE, 301)
     const res = await ask(`/v1/images/${id}/detections.svg?size=256`)
     const svg = await res.text()
     expect(res.status, svg.slice(0, 300)).toBe(200)

@@ -8,23 +8,12 @@
 import { env } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, expect, it, vi } from 'vitest'
+import { later } from '../../../test/support/later'
 
 async function standIn(path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${env.MAPILLARY_GRAPH_URL}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
   if (!res.ok) throw new Error(`stand-in ${path}: HTTP ${res.status}`)
   return res.json()
-}
-
-async function later(seconds: number) {
-  const now = Date.now() + seconds * 1000
-  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
-  vi.setSystemTime(now)
-  let cursor: string | undefined
-  do {
-    const page = await env.CACHE.list({ cursor })
-    for (const key of page.keys) if (key.expiration !== undefined && key.expiration * 1000 <= now) await env.CACHE.delete(key.name)
-    cursor = page.list_complete ? undefined : page.cursor
-  } while (cursor)
 }
 
 afterEach(async () => {
@@ -40,7 +29,7 @@ it('answers the kept copy, stale with its age, past the hour while the upstream 
   expect(JSON.parse(text).features.length).toBeGreaterThan(0)
 
   await standIn('/__sandbox/config', { rate500: 1 })
-  await later(3600 + 60)
+  await later(env.CACHE, 3600 + 60)
   const res = await exports.default.fetch(box)
   const body = await res.text()
   expect(res.status, body.slice(0, 300)).toBe(200)

@@ -9,18 +9,7 @@ import { env } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, expect, it, vi } from 'vitest'
 import { standIn } from './support'
-
-async function later(seconds: number) {
-  const now = Date.now() + seconds * 1000
-  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
-  vi.setSystemTime(now)
-  let cursor: string | undefined
-  do {
-    const page = await env.CACHE.list({ cursor })
-    for (const key of page.keys) if (key.expiration !== undefined && key.expiration * 1000 <= now) await env.CACHE.delete(key.name)
-    cursor = page.list_complete ? undefined : page.cursor
-  } while (cursor)
-}
+import { later } from '../../../test/support/later'
 
 afterEach(async () => {
   vi.useRealTimers()
@@ -36,7 +25,7 @@ it('answers the kept copy, stale with its age, a day and more later while the up
   expect(JSON.parse(text).image_ids).toHaveLength(3)
 
   await standIn.config({ rate500: 1 })
-  await later(86400 + 60)
+  await later(env.CACHE, 86400 + 60)
   const res = await exports.default.fetch(path)
   const body = await res.text()
   expect(res.status, body.slice(0, 300)).toBe(200)
