@@ -16,6 +16,11 @@ describe('logLine', () => {
     })
   })
 
+  it('logs a stale answer (a kept copy while the upstream fails) as such', () => {
+    const res = new Response('{}', { status: 200, headers: { 'x-cache': 'stale' } })
+    expect(logLine({ requestId: 'r3', method: 'GET', route: '/v1/map-features', ms: 3 }, res)).toMatchObject({ status: 200, cache: 'stale' })
+  })
+
   it('leaves out what the answer did not say, and keeps a problem’s code and a deadline’s job', () => {
     const res = new Response('{}', { status: 503, headers: { 'x-cache': 'perhaps', 'x-upstream-requests': 'many' } })
     expect(logLine({ requestId: 'r2', method: 'GET', route: '/v1/sequences/:sequenceId/detections', ms: 25_000, problem: 'deadline_exceeded', job: 'ab'.repeat(16) }, res)).toEqual({

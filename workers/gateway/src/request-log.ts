@@ -14,7 +14,7 @@ export interface RequestLogLine {
   duration_ms: number
   /** Upstream requests the answer cost (the task Worker's `X-Upstream-Requests`), when it said. */
   upstream_requests?: number
-  /** The task Worker's `X-Cache`: `hit` or `miss`, when it said. */
+  /** The task Worker's `X-Cache`: `hit`, `miss` or `stale` (a kept copy while the upstream fails), when it said. */
   cache?: string
   /** Who was limited: `key:<id>`, `ip`, `exempt`, or none (open routes). */
   limit?: string
@@ -44,7 +44,7 @@ export function logLine(
     status: res.status,
     duration_ms: Math.round(req.ms),
     ...(Number.isFinite(upstream) ? { upstream_requests: upstream } : {}),
-    ...(cache === 'hit' || cache === 'miss' ? { cache } : {}),
+    ...(cache === 'hit' || cache === 'miss' || cache === 'stale' ? { cache } : {}),
     ...(req.limit ? { limit: req.limit } : {}),
     ...(req.problem ? { problem: req.problem } : {}),
     ...(req.job ? { job: req.job } : {}),
