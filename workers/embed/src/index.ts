@@ -12,6 +12,7 @@ import { validate } from '../../../shared/http/validation'
 import detectionsElement from './client/mly-detections.js'
 import mapFeaturesElement from './client/mly-map-features.js'
 import embedCss from './client/embed.css'
+import { FAMILY_COLORS } from '../../../shared/svg/class-colors'
 import type { Env } from './env'
 import { assetHeaders, frameAncestors, pageHeaders } from './headers'
 import { imagePage } from './image-page'
@@ -20,8 +21,9 @@ import { vendor } from './vendor'
 
 const app = createTaskApp<{ Bindings: Env }>('mly-embed')
 
-// One module for both elements, so a static site needs one <script type="module">.
-const MLY_JS = `${detectionsElement}\n${mapFeaturesElement}\n`
+// One module for both elements, so a static site needs one <script type="module">; the palette
+// of the detection overlays first, from its one source.
+const MLY_JS = `const MLY_FAMILY_COLORS = Object.freeze(${JSON.stringify(FAMILY_COLORS)})\n${detectionsElement}\n${mapFeaturesElement}\n`
 
 app.get('/embed/mly.js', (c) => c.body(MLY_JS, 200, assetHeaders('text/javascript; charset=utf-8')))
 app.get('/embed/embed.css', (c) => c.body(embedCss, 200, assetHeaders('text/css; charset=utf-8')))

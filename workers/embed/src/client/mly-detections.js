@@ -14,21 +14,8 @@
 
 const SVG_NS = 'http://www.w3.org/2000/svg'
 
-// The colours of shared/svg/class-colors.ts (the detections.svg route and the map use the same).
-const FAMILY_COLORS = {
-  regulatory: '#e6194b',
-  warning: '#f58231',
-  information: '#4363d8',
-  complementary: '#42d4f4',
-  object: '#911eb4',
-  marking: '#ffe119',
-  construction: '#9a6324',
-  nature: '#3cb44b',
-  void: '#808080',
-  human: '#f032e6',
-  animal: '#bfef45',
-  other: '#000075',
-}
+// The palette of shared/svg/class-colors.ts: /embed/mly.js begins by defining MLY_FAMILY_COLORS from it.
+const FAMILY_COLORS = MLY_FAMILY_COLORS
 const classFamily = (value) => {
   const first = String(value).split('--')[0]
   return Object.hasOwn(FAMILY_COLORS, first) ? first : 'other'

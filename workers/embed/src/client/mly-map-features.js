@@ -24,22 +24,10 @@
 
   /**
    * A colour per class family, the first segment of a value (`regulatory--stop--g1`): the palette
-   * of the detection overlays (shared/svg/class-colors.ts; the browser test holds them equal), so a sign has one colour on the map and in the picture.
+   * of the detection overlays (shared/svg/class-colors.ts, which /embed/mly.js defines first as
+   * MLY_FAMILY_COLORS), so a sign has one colour on the map and in the picture.
    */
-  const FAMILY_COLOURS = {
-    regulatory: '#e6194b',
-    warning: '#f58231',
-    information: '#4363d8',
-    complementary: '#42d4f4',
-    object: '#911eb4',
-    marking: '#ffe119',
-    construction: '#9a6324',
-    nature: '#3cb44b',
-    void: '#808080',
-    human: '#f032e6',
-    animal: '#bfef45',
-    other: '#000075',
-  }
+  const FAMILY_COLOURS = MLY_FAMILY_COLORS
 
   /** The family's colour of a class value (`other` for a family not in the palette). */
   const colourOf = (value) => {
