@@ -133,11 +133,19 @@ describe('GET /embed/map-features', () => {
     const page = await b.page({ width: 900, height: 700 })
     await page.goto(new URL(`/embed/map-features?bbox=${bbox}`, t.sys.url).href)
     await drawn(page, inBox.length)
-    const [point] = await projected(page, inBox.filter((f) => f.id === featureId))
-    expect(point!.alone).toBe(true)
-    const selected = page.evaluate(() => new Promise((resolve) => document.querySelector('mly-map-features')!.addEventListener('mly-select', (e: any) => resolve(e.detail.feature.id), { once: true })))
-    await page.mouse.click(point!.x, point!.y)
-    expect(await selected).toBe(featureId)
+    // The listener is in place before the click; the click is made where the marker is then (a map
+    // still settling under load moved it once, and an unawaited listener left the test hanging).
+    await page.evaluate(() => {
+      document.querySelector('mly-map-features')!.addEventListener('mly-select', (e: any) => ((window as any).__selected = e.detail.feature.id), { once: true })
+    })
+    let selected: unknown
+    for (let tries = 0; tries < 3 && selected === undefined; tries++) {
+      const [point] = await projected(page, inBox.filter((f) => f.id === featureId))
+      expect(point!.alone).toBe(true)
+      await page.mouse.click(point!.x, point!.y)
+      selected = await page.waitForFunction(() => (window as any).__selected, null, { timeout: 5_000 }).then((h) => h.jsonValue(), () => undefined)
+    }
+    expect(selected).toBe(featureId)
     const thumbs = page.locator('mly-map-features .thumbs img')
     await expect.poll(() => thumbs.count()).toBe(images.length)
     expect(await thumbs.evaluateAll((els) => els.map((e) => (e as any).src))).toEqual(images.map((i) => i.thumb_original_url))
