@@ -14,15 +14,12 @@ import { crowdOf } from '../../../test/stand-in/src/crowd'
 import { detectionsOfFeature } from '../../../test/stand-in/src/detections'
 import { CAMERAS } from '../../../test/stand-in/src/world'
 import { featureDetectionsName } from '../src/feature-detections-task'
+import { standInCall } from '../../../test/support/stand-in-call'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
 const UPSTREAM = env.MAPILLARY_GRAPH_URL
 
-async function standIn(path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${UPSTREAM}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-  if (!res.ok) throw new Error(`stand-in ${path}: HTTP ${res.status}`)
-  return res.json()
-}
+const standIn = standInCall(UPSTREAM)
 
 /** A Graph read with the server's token, straight to the stand-in. */
 async function upstreamGet(path: string): Promise<any> {

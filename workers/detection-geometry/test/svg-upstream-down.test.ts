@@ -8,15 +8,12 @@ import { env } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { later } from '../../../test/support/later'
+import { standInCall } from '../../../test/support/stand-in-call'
 
 const UPSTREAM = env.MAPILLARY_GRAPH_URL
 let world: any
 
-async function standIn(path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${UPSTREAM}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-  if (!res.ok) throw new Error(`stand-in ${path}: HTTP ${res.status}`)
-  return res.json()
-}
+const standIn = standInCall(UPSTREAM)
 
 const ask = (path: string) => exports.default.fetch(`https://dg.test${path}`)
 

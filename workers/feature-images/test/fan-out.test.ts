@@ -12,16 +12,13 @@ import { partName, type JobProgress } from '../../../shared/engine/job-runner'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { crowdOf } from '../../../test/stand-in/src/crowd'
 import { featureImagesName } from '../src/feature-images-task'
+import { standInCall } from '../../../test/support/stand-in-call'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
 const UPSTREAM = env.MAPILLARY_GRAPH_URL
 const THUMB_TTL_S = 3600
 
-async function standIn(path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${UPSTREAM}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-  if (!res.ok) throw new Error(`stand-in ${path}: HTTP ${res.status}`)
-  return res.json()
-}
+const standIn = standInCall(UPSTREAM)
 
 /** A Graph read with the server's token, straight to the stand-in. */
 async function upstreamGet(path: string): Promise<any> {

@@ -9,12 +9,9 @@ import { env } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, expect, it, vi } from 'vitest'
 import { later } from '../../../test/support/later'
+import { standInCall } from '../../../test/support/stand-in-call'
 
-async function standIn(path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${env.MAPILLARY_GRAPH_URL}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-  if (!res.ok) throw new Error(`stand-in ${path}: HTTP ${res.status}`)
-  return res.json()
-}
+const standIn = standInCall(env.MAPILLARY_GRAPH_URL)
 
 afterEach(async () => {
   vi.useRealTimers()
