@@ -1299,6 +1299,19 @@ describe('JobRunner: errors of ours', () => {
 describe('JobRunner: parts', () => {
   const shards = { maxShards: 3, minPerShard: 2 }
 
+  it('refuses a part call no coordinator makes (another question’s name, no units, units not texts), touching nothing', async () => {
+    const h = setup()
+    const refused = { ok: false, problem: problem('invalid_parameter', 'The part’s name or units are not valid.'), requests: 0 }
+    const unit = '{"at":0,"ids":["i1"]}'
+    expect(await h.runner.runPart('other:s3#1/2', { sequence_id: 's3' }, [unit], undefined, { of: 'sizes:s3' })).toStrictEqual(refused)
+    expect(await h.runner.runPart('sizes:s3', { sequence_id: 's3' }, [unit], undefined, { of: 'sizes:s3' })).toStrictEqual(refused)
+    expect(await h.runner.runPart('sizes:s3#1/2', { sequence_id: 's3' }, [], undefined, { of: 'sizes:s3' })).toStrictEqual(refused)
+    expect(await h.runner.runPart('sizes:s3#1/2', { sequence_id: 's3' }, [1 as unknown as string])).toStrictEqual(refused)
+    expect(h.runner.store.job()).toBeUndefined()
+    expect(graph.calls).toHaveLength(0)
+    expect(body(await h.drive(h.runner.runPart('sizes:s3#1/2', { sequence_id: 's3' }, [unit], undefined, { of: 'sizes:s3' }).then((a) => (a.ok ? { ok: true as const, body: `[${a.results.map((r) => r.result).join(',')}]`, requests: a.requests } : a))))).toStrictEqual(sizes(1))
+  })
+
   it('names the part k of n', () => {
     expect(partName('seq:kx7r2u|id|px0', 1, 4)).toBe('seq:kx7r2u|id|px0#2/4')
     expect(partName('q', 0, 1)).toBe('q#1/1')

@@ -115,6 +115,15 @@ export function partName(name: string, k: number, of: number): string {
   return `${name}#${k + 1}/${of}`
 }
 
+/**
+ * The answer, whole or a part's, to a call whose question is not valid (a Durable Object's RPC
+ * takes whatever a caller sends): refused without touching the job.
+ * @example if (!params) return invalidQuestion('The sweep parameters are not valid.')
+ */
+export function invalidQuestion(detail: string): { ok: false; problem: Problem; requests: number } {
+  return { ok: false, problem: problem('invalid_parameter', detail), requests: 0 }
+}
+
 /** What one call asks of a job beyond its question. */
 export interface RunOptions {
   /**
@@ -165,7 +174,10 @@ export class JobRunner<P, U> {
   }
 
   /** One part of a coordinator's job: `units` (unit JSON texts) run here like a whole job; answers their results. */
-  async runPart(name: string, params: P, units: string[], clientToken?: string, opts: RunOptions = {}): Promise<PartAnswer> {
+  async runPart(name: string, params: P, units: string[], clientToken?: string, opts: RunOptions & { of?: string } = {}): Promise<PartAnswer> {
+    // A part of question `of` only (a Durable Object's RPC takes whatever a caller sends).
+    const asked = typeof name === 'string' && (opts.of === undefined || name.startsWith(`${opts.of}#`)) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
+    if (!asked) return invalidQuestion('The part’s name or units are not valid.')
     const text = JSON.stringify(params)
     if (!this.#claim(name, text, units)) return this.#busy()
     if (this.store.job()?.state !== 'done') await (this.#work ??= this.#drive(name, params, text, clientToken, opts, units).finally(() => (this.#work = null)))

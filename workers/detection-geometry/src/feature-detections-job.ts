@@ -8,13 +8,14 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { TTL } from '../../../shared/cache/kv-cache'
-import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
+import { invalidQuestion, JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
-import { problem } from '../../../shared/problem/problem'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import type { Env } from './env'
 import { decodeLimits, type DecodeSettings } from './decode-limits'
 import { featureDetectionsName, featureDetectionsTask, validFeatureDetectionsParams, type FeatureDetectionsParams, type FeatureDetectionsUnit } from './feature-detections-task'
+
+const INVALID = 'The map-feature detections parameters are not valid.'
 
 /**
  * The answer is made from KV's pieces (detections a day, each image's metadata with its thumbnail
@@ -45,16 +46,15 @@ export class FeatureDetectionsJob extends DurableObject<Env> {
   /** The whole answer (the public body as JSON text) for the feature, or the problem why not. */
   async run(input: FeatureDetectionsQuestion, clientToken?: string): Promise<JobAnswer> {
     const params = await this.#params(input, clientToken)
-    if (!params) return invalidParams()
+    if (!params) return invalidQuestion(INVALID)
     return this.runner.run(featureDetectionsName(params.map_feature_id, params.identity), params, clientToken)
   }
 
   /** One part of a split question: its units' results, for the question's object to join. */
   async runPart(name: string, input: FeatureDetectionsQuestion, units: string[], clientToken?: string): Promise<PartAnswer> {
     const params = await this.#params(input, clientToken)
-    const ok = params && typeof name === 'string' && name.startsWith(`${featureDetectionsName(params.map_feature_id, params.identity)}#`) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
-    if (!ok) return invalidParams()
-    return this.runner.runPart(name, params, units, clientToken)
+    if (!params) return invalidQuestion(INVALID)
+    return this.runner.runPart(name, params, units, clientToken, { of: featureDetectionsName(params.map_feature_id, params.identity) })
   }
 
   progress(): Promise<JobProgress> {
@@ -71,6 +71,3 @@ export class FeatureDetectionsJob extends DurableObject<Env> {
   }
 }
 
-function invalidParams(): { ok: false; problem: ReturnType<typeof problem>; requests: number } {
-  return { ok: false, problem: problem('invalid_parameter', 'The map-feature detections parameters are not valid.'), requests: 0 }
-}

@@ -8,12 +8,13 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { TTL } from '../../../shared/cache/kv-cache'
-import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
+import { invalidQuestion, JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
-import { problem } from '../../../shared/problem/problem'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import type { Env } from './env'
 import { featureImagesName, featureImagesTask, validFeatureImagesParams, type FeatureImagesParams, type FeatureImagesUnit } from './feature-images-task'
+
+const INVALID = 'The feature-images parameters are not valid.'
 
 /**
  * A finished answer is handed out from storage this long after the job ended, then the next
@@ -40,16 +41,15 @@ export class FeatureImagesJob extends DurableObject<Env> {
   /** The whole answer (the public body as JSON text) for `params`, or the problem why not. */
   async run(input: FeatureImagesParams, clientToken?: string): Promise<JobAnswer> {
     const params = validFeatureImagesParams(input)
-    if (!params) return invalidParams()
+    if (!params) return invalidQuestion(INVALID)
     return this.runner.run(await this.#name(params, clientToken), params, clientToken)
   }
 
   /** One part of a split question: its units' results, for the question's object to join. */
   async runPart(name: string, input: FeatureImagesParams, units: string[], clientToken?: string): Promise<PartAnswer> {
     const params = validFeatureImagesParams(input)
-    const ok = params && typeof name === 'string' && name.startsWith(`${await this.#name(params, clientToken)}#`) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
-    if (!ok) return invalidParams()
-    return this.runner.runPart(name, params, units, clientToken)
+    if (!params) return invalidQuestion(INVALID)
+    return this.runner.runPart(name, params, units, clientToken, { of: await this.#name(params, clientToken) })
   }
 
   progress(): Promise<JobProgress> {
@@ -63,8 +63,4 @@ export class FeatureImagesJob extends DurableObject<Env> {
   async #name(params: FeatureImagesParams, clientToken: string | undefined): Promise<string> {
     return featureImagesName(params, await upstreamIdentity(clientToken, this.env))
   }
-}
-
-function invalidParams(): { ok: false; problem: ReturnType<typeof problem>; requests: number } {
-  return { ok: false, problem: problem('invalid_parameter', 'The feature-images parameters are not valid.'), requests: 0 }
 }

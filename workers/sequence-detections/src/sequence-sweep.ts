@@ -6,13 +6,14 @@
  * across part objects of this same class (`<name>#k/K`), each with its own budget and connections.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { problem } from '../../../shared/problem/problem'
-import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
+import { invalidQuestion, JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import type { Env } from './env'
 import { isSweepParams, sweepName, type SweepParams } from './params'
 import { sequenceTask, type ImageUnit } from './sequence-task'
+
+const INVALID = 'The sweep parameters are not valid.'
 
 /** How long a finished or failed job is kept and answered from storage (KV holds answers for a day). */
 const RETAIN_MS = 60 * 60 * 1000
@@ -31,15 +32,14 @@ export class SequenceSweep extends DurableObject<Env> {
 
   /** The whole answer (the public body as JSON text) for `params`, or the problem why not. */
   async run(params: SweepParams, clientToken?: string): Promise<JobAnswer> {
-    if (!isSweepParams(params)) return invalidParams()
+    if (!isSweepParams(params)) return invalidQuestion(INVALID)
     return this.runner.run(await this.#name(params, clientToken), params, clientToken)
   }
 
   /** One part of a split question: its images' results, for the question's object to join. */
   async runPart(name: string, params: SweepParams, units: string[], clientToken?: string): Promise<PartAnswer> {
-    const ok = isSweepParams(params) && typeof name === 'string' && name.startsWith(`${await this.#name(params, clientToken)}#`) && Array.isArray(units) && units.length > 0 && units.every((u) => typeof u === 'string')
-    if (!ok) return invalidParams()
-    return this.runner.runPart(name, params, units, clientToken)
+    if (!isSweepParams(params)) return invalidQuestion(INVALID)
+    return this.runner.runPart(name, params, units, clientToken, { of: await this.#name(params, clientToken) })
   }
 
   progress(): Promise<JobProgress> {
@@ -53,8 +53,4 @@ export class SequenceSweep extends DurableObject<Env> {
   async #name(params: SweepParams, clientToken: string | undefined): Promise<string> {
     return sweepName(params, await upstreamIdentity(clientToken, this.env))
   }
-}
-
-function invalidParams(): { ok: false; problem: ReturnType<typeof problem>; requests: number } {
-  return { ok: false, problem: problem('invalid_parameter', 'The sweep parameters are not valid.'), requests: 0 }
 }
