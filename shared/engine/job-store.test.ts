@@ -227,6 +227,35 @@ describe('JobStore units', () => {
   })
 })
 
+describe('JobStore.resultsNotIn (a reader following a running job)', () => {
+  beforeEach(() => store.start({ name: 'j', role: 'whole', params: '{}' }, unitRows('a', 'b', 'c', 'd'), T0))
+
+  it('answers each finished unit once across reads, whatever order they finish in; split and pending units never', () => {
+    const slice = store.beginSlice('run', 8, T0)
+    const [a, b, c, d] = store.pending()
+    expect(store.resultsNotIn([])).toStrictEqual([])
+    // c finishes before a: a cursor on the highest id read would skip a.
+    store.complete(slice, c!, { result: 'C' }, ZERO)
+    const first = store.resultsNotIn([])
+    expect(first).toStrictEqual([{ id: c!.id, result: 'C' }])
+    store.complete(slice, a!, { result: 'A' }, ZERO)
+    store.complete(slice, b!, { children: [['b1', '"b1"']] }, ZERO)
+    const seen = first.map((r) => r.id)
+    expect(store.resultsNotIn(seen)).toStrictEqual([{ id: a!.id, result: 'A' }])
+    seen.push(a!.id)
+    const [b1] = store.pending().filter((u) => u.key === 'b1')
+    store.complete(slice, b1!, { result: 'B1' }, ZERO)
+    store.complete(slice, d!, { result: '' }, ZERO)
+    // At most `limit`, in plan order (children after the plan's units).
+    expect(store.resultsNotIn(seen, 1)).toStrictEqual([{ id: d!.id, result: '' }])
+    expect(store.resultsNotIn(seen)).toStrictEqual([
+      { id: d!.id, result: '' },
+      { id: b1!.id, result: 'B1' },
+    ])
+    expect(store.resultsNotIn([...seen, d!.id, b1!.id])).toStrictEqual([])
+  })
+})
+
 describe('JobStore slices and the end of a job', () => {
   beforeEach(() => store.start({ name: 'j', role: 'whole', params: '{}' }, unitRows('a', 'b'), T0, { requests: 1, attempts: 2, retries: 1, inFlightPeak: 1 }))
 

@@ -232,6 +232,19 @@ export class JobStore {
     return out
   }
 
+  /**
+   * Finished units not yet in `seen` (their ids), at most `limit`, in plan order: what a reader
+   * following a running job has not read yet. Units finish in any order (6 in flight), so the
+   * cursor is the set of ids read, not the highest one; a job's units are few (cells, images).
+   * @example const fresh = store.resultsNotIn([3, 5], 4) // [{ id: 4, result: '…' }, { id: 6, result: '…' }]
+   */
+  resultsNotIn(seen: readonly number[], limit = -1): Array<{ id: number; result: string }> {
+    return this.#sql
+      .exec<Row>(`SELECT id, result FROM units WHERE state = 'done' AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`, JSON.stringify(seen), limit)
+      .toArray()
+      .map((r) => ({ id: Number(r.id), result: String(r.result ?? '') }))
+  }
+
   /** Every unit's JSON, in plan order (the units a coordinator hands its parts). */
   units(): string[] {
     return this.#sql.exec<Row>('SELECT unit FROM units WHERE parent IS NULL ORDER BY id').toArray().map((r) => String(r.unit))
