@@ -99,4 +99,67 @@ describe('pump', () => {
     const boom = new Error('boom')
     await expect(pump({ queue: [0], maxActive: 1, fits: () => true, run: async () => Promise.reject(boom) })).rejects.toBe(boom)
   })
+
+  it('gives a group what the items cannot take: items first, groups of at most size(), at most overflow.maxActive at once', async () => {
+    const queue = Array.from({ length: 30 }, (_, i) => i)
+    const alone: number[] = []
+    const grouped: number[][] = []
+    let groups = 0
+    let peakGroups = 0
+    await pump({
+      queue,
+      maxActive: 6,
+      fits: () => true,
+      run: async (i) => {
+        alone.push(i)
+        await tick(5)
+      },
+      overflow: {
+        maxActive: 3,
+        size: () => 4,
+        run: async (items) => {
+          grouped.push(items)
+          peakGroups = Math.max(peakGroups, ++groups)
+          await tick(1)
+          groups--
+        },
+      },
+    })
+    // The first pass: 0..5 alone, then three groups of four; the groups end first and take the rest.
+    expect(alone.slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5])
+    expect(grouped.slice(0, 3)).toEqual([[6, 7, 8, 9], [10, 11, 12, 13], [14, 15, 16, 17]])
+    expect(grouped.every((g) => g.length <= 4)).toBe(true)
+    expect(peakGroups).toBe(3)
+    expect([...alone, ...grouped.flat()].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i))
+  })
+
+  it('starts no group while size() is 0, and gives the children a group pushes to the next groups', async () => {
+    const queue = ['a', 'b', 'c']
+    let room = 0
+    const alone: string[] = []
+    const grouped: string[][] = []
+    await pump({
+      queue,
+      maxActive: 1,
+      fits: () => true,
+      run: async (x) => {
+        alone.push(x)
+        await tick(x === 'a' ? 1 : 30)
+        room = 2
+      },
+      overflow: {
+        maxActive: 1,
+        size: () => room,
+        run: async (items) => {
+          grouped.push(items)
+          await tick()
+          if (items.includes('c')) queue.push('c0', 'c1', 'c2')
+        },
+      },
+    })
+    // 'a' alone and nothing grouped (room 0); then 'b' alone (30 ms) while the groups take 'c' and its children.
+    expect(alone).toEqual(['a', 'b'])
+    expect(grouped).toEqual([['c'], ['c0', 'c1'], ['c2']])
+  })
+
 })
