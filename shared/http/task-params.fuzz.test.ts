@@ -32,6 +32,7 @@ const PLAUSIBLE: Record<string, unknown[]> = {
   pixels: ['true', '0', true, false],
   image_id: ['361705751724011', 361705751724011, '0'],
   map_feature_id: ['897467189777867', 12],
+  format: ['geojson', 'geojsonseq', 'xml'],
 }
 
 /** A task and params made mostly of its own names, with plausible or hostile values. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { imageDetectionsPath, isJobTask, JOB_TASKS, jobParamNames, jobRequest, mapFeaturePath, mapFeaturesQuery, sequenceDetectionsPath, sequenceDetectionsQuery, type JobTask } from './task-params'
+import { answerFormat, imageDetectionsPath, isJobTask, JOB_TASKS, jobParamNames, jobRequest, mapFeaturePath, mapFeaturesQuery, sequenceDetectionsPath, sequenceDetectionsQuery, type JobTask } from './task-params'
 
 const path = (task: JobTask, params: unknown) => {
   const r = jobRequest(task, params)
@@ -65,11 +65,40 @@ describe('jobRequest: params → the synchronous path', () => {
 
   it('names every task’s params', () => {
     expect(Object.fromEntries(JOB_TASKS.map((t) => [t, jobParamNames(t)]))).toEqual({
-      'map-features': ['bbox', 'object_values', 'fields'],
+      'map-features': ['bbox', 'object_values', 'fields', 'format'],
       'sequence-detections': ['sequence_id', 'fields', 'pixels'],
       'image-detections': ['image_id'],
       'feature-images': ['map_feature_id'],
     })
+  })
+})
+
+describe('format of a map-features answer (geojson or the geojsonseq stream)', () => {
+  it('the query parameter: geojson or geojsonseq, once; absent stays absent (the Accept header decides)', () => {
+    expect(mapFeaturesQuery.parse({ bbox: '1,2,3,4', format: 'geojsonseq' }).format).toBe('geojsonseq')
+    expect('format' in mapFeaturesQuery.parse({ bbox: '1,2,3,4' })).toBe(false)
+    const bad = mapFeaturesQuery.safeParse({ bbox: '1,2,3,4', format: 'csv' })
+    expect(bad.success).toBe(false)
+    expect(bad.error?.issues[0]?.message).toBe('must be geojson or geojsonseq')
+    expect(mapFeaturesQuery.safeParse({ bbox: '1,2,3,4', format: ['geojson', 'geojson'] }).error?.issues[0]?.message).toBe('must be given only once')
+  })
+
+  it('answerFormat: format wins over Accept; Accept asks for the stream only by its exact type with q above 0', () => {
+    expect(answerFormat(undefined, undefined)).toBe('geojson')
+    expect(answerFormat(undefined, 'application/geo+json-seq')).toBe('geojsonseq')
+    expect(answerFormat(undefined, 'application/json, Application/GEO+JSON-SEQ;q=0.5')).toBe('geojsonseq')
+    expect(answerFormat(undefined, 'application/geo+json-seq;q=0')).toBe('geojson')
+    expect(answerFormat(undefined, 'application/geo+json, */*')).toBe('geojson')
+    expect(answerFormat(undefined, 'application/geo+json-sequence')).toBe('geojson')
+    expect(answerFormat('geojson', 'application/geo+json-seq')).toBe('geojson')
+    expect(answerFormat('geojsonseq', 'application/geo+json')).toBe('geojsonseq')
+  })
+
+  it('a job refuses geojsonseq (its result is GeoJSON, stored whole) with a 400 naming format; geojson is the default, left out of the path', () => {
+    const p = problemOf('map-features', { bbox: '1,2,3,4', format: 'geojsonseq' })
+    expect(p).toMatchObject({ status: 400, code: 'invalid_parameter', invalid_params: [{ name: 'format' }] })
+    expect(p.detail).toMatch(/^Param 'format' must be geojson for a job/)
+    expect(path('map-features', { bbox: '1,2,3,4', format: 'geojson' })).toBe('/v1/map-features?bbox=1%2C2%2C3%2C4')
   })
 })
 
@@ -90,7 +119,7 @@ describe('task params, pinned', () => {
   it('params that are not an object: the problem lists the task’s params', () => {
     expect(problemOf('map-features', 'bbox=1,2,3,4')).toMatchObject({
       code: 'invalid_body',
-      detail: "Body member 'params' must be an object of the map-features task's parameters (bbox, object_values, fields).",
+      detail: "Body member 'params' must be an object of the map-features task's parameters (bbox, object_values, fields, format).",
     })
   })
 

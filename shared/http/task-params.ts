@@ -15,12 +15,38 @@ export const MAP_FEATURE_FIELDS = ['object_type', 'first_seen_at', 'last_seen_at
 export const DETECTION_FIELDS = ['id', 'value', 'geometry', 'created_at', 'image'] as const
 export const DEFAULT_DETECTION_FIELDS = ['id', 'value', 'geometry'] as const
 
+/** The answer forms of `GET /v1/map-features`: one GeoJSON FeatureCollection, or RFC 8142 records streamed. */
+export const MAP_FEATURES_FORMATS = ['geojson', 'geojsonseq'] as const
+export type MapFeaturesFormat = (typeof MAP_FEATURES_FORMATS)[number]
+/** RFC 8142's media type: each record RS (0x1E), one GeoJSON text, LF. */
+export const GEOJSON_SEQ = 'application/geo+json-seq'
+
 /** `GET /v1/map-features` query. */
 export const mapFeaturesQuery = z.object({
   bbox: bboxParam,
   object_values: objectValuesParam.optional(),
   fields: fieldsParam(MAP_FEATURE_FIELDS, []),
+  // Absent: the Accept header decides (answerFormat), else geojson.
+  format: z.enum(MAP_FEATURES_FORMATS, { error: (iss) => (Array.isArray(iss.input) ? 'must be given only once' : `must be ${MAP_FEATURES_FORMATS.join(' or ')}`) }).optional(),
 })
+
+/**
+ * Which form a map-features request asked for: `format` wins; without it, an `Accept` naming
+ * `application/geo+json-seq` (q above 0) asks for the stream; anything else is GeoJSON. The Worker
+ * and the gateway (which must not buffer a stream for an ETag) decide with this one function.
+ * @example answerFormat(undefined, 'application/geo+json-seq') // 'geojsonseq'
+ * @example answerFormat('geojson', 'application/geo+json-seq') // 'geojson'
+ */
+export function answerFormat(format: string | undefined, accept: string | null | undefined): MapFeaturesFormat {
+  if (format === 'geojson' || format === 'geojsonseq') return format
+  for (const range of (accept ?? '').split(',')) {
+    const [type, ...params] = range.split(';').map((s) => s.trim().toLowerCase())
+    if (type !== GEOJSON_SEQ) continue
+    const q = params.find((p) => p.startsWith('q='))
+    if (q === undefined || Number(q.slice(2)) > 0) return 'geojsonseq'
+  }
+  return 'geojson'
+}
 
 /** `GET /v1/sequences/{sequence_id}/detections` path and query. */
 export const sequenceDetectionsPath = z.object({ sequenceId })
@@ -106,6 +132,11 @@ export function jobRequest(task: JobTask, params: unknown): JobRequest {
   }
   const parsed = spec.schema.safeParse(strings)
   if (!parsed.success) return { ok: false, problem: validationProblem(spec.schema, parsed.error.issues, { noun: 'Param', code: 'invalid_parameter' }) }
+  // A job's result is stored and served whole: GeoJSON. The stream is the synchronous route's alone.
+  if (task === 'map-features' && strings.format === 'geojsonseq') {
+    const reason = 'must be geojson for a job: its result is one GeoJSON FeatureCollection; stream a box with GET /v1/map-features?format=geojsonseq'
+    return { ok: false, problem: problem('invalid_parameter', `Param 'format' ${reason}.`, { invalid_params: [{ name: 'format', reason }] }) }
+  }
   return { ok: true, path: spec.path(strings) }
 }
 
