@@ -15,8 +15,10 @@ import { z } from 'zod'
 import { Rng } from './prng'
 import { appLimitReached, rateLimited, serverError } from './graph-errors'
 import { MAX_CROWD } from './crowd'
+import { DEFAULT_MAX_BATCH_IDS } from './batch'
+import { EXPANSIONS, type Expansion } from './expansion'
 
-export const ROUTE_KINDS = ['image_ids', 'entity', 'detections', 'map_features'] as const
+export const ROUTE_KINDS = ['image_ids', 'entity', 'detections', 'map_features', 'images'] as const
 export type RouteKind = (typeof ROUTE_KINDS)[number]
 
 export const FAULTS = ['ok', '429', '500', '502', '503', 'drop'] as const
@@ -43,6 +45,10 @@ export const configPatchSchema = z
     crowd: z.object({ count: z.number().int().min(1).max(MAX_CROWD) }).strict().nullable(),
     rejectTokens: z.array(z.string().regex(/^h:[0-9a-f]{8}$/)).max(100),
     code4Storm: z.object({ seconds: z.number().min(0).max(3600), retryAfter: z.boolean().optional() }).strict().nullable(),
+    maxBatchIds: z.number().int().min(1).max(10_000).nullable(),
+    batchRefusal: z.enum(['400', '500']).nullable(),
+    detectionsExpansion: z.enum(EXPANSIONS).nullable(),
+    edgePageLimit: z.number().int().min(1).max(10_000).nullable(),
   })
   .partial()
   .strict()
@@ -81,6 +87,14 @@ export interface SandboxConfig {
    * `retryAfter: false`). `until` is when it ends (ms since the epoch), filled in by configure.
    */
   code4Storm: { seconds: number; retryAfter?: boolean; until?: number } | null
+  /** Most ids one `GET /images?image_ids=` may ask (counted as written); more are refused. */
+  maxBatchIds: number
+  /** How a too-long id list is refused: 400 Graph code 100 "Too many ids …", or a 500 Graph error code 1. */
+  batchRefusal: '400' | '500'
+  /** What the image field `detections.x` does: `expand`, `ids` (ids only, as a recorded real answer), `refuse` (see `expansion.ts`). */
+  detectionsExpansion: Expansion
+  /** Most items of an expanded edge in one answer; longer edges are paged (`expand` only). */
+  edgePageLimit: number
 }
 
 export const DEFAULT_CONFIG: SandboxConfig = {
@@ -100,6 +114,10 @@ export const DEFAULT_CONFIG: SandboxConfig = {
   crowd: null,
   rejectTokens: [],
   code4Storm: null,
+  maxBatchIds: DEFAULT_MAX_BATCH_IDS,
+  batchRefusal: '400',
+  detectionsExpansion: 'ids',
+  edgePageLimit: 25,
 }
 
 export interface LatencyVars {

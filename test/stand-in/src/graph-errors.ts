@@ -106,3 +106,23 @@ export function serverError(status: 500 | 502 | 503 = 500): Response {
     status === 500 ? 'An unexpected error has occurred. Please retry your request later.' : 'Service temporarily unavailable'
   return graphErrorResponse(status, { message, type: 'OAuthException', code: status === 500 ? 2 : 1, is_transient: true })
 }
+
+/**
+ * A batch read asking more ids than the upstream takes, refused as a bad parameter (400, code 100).
+ * @example (await tooManyIds(250, 200).json()).error.message // '(#100) Too many ids: 250 asked, at most 200 per request'
+ */
+export function tooManyIds(asked: number, max: number): Response {
+  return invalidParameter(`Too many ids: ${asked} asked, at most ${max} per request`)
+}
+
+/**
+ * A batch read too large for the upstream, refused as Graph does when a request asks for too much
+ * data: HTTP 500, code 1, not transient (the same request fails again; a smaller one does not).
+ */
+export function tooMuchData(): Response {
+  return graphErrorResponse(500, {
+    message: "Please reduce the amount of data you're asking for, then retry your request",
+    type: 'OAuthException',
+    code: 1,
+  })
+}

@@ -6,7 +6,8 @@
  * benchmark. Never deployed.
  *
  * State (config, stats) lives in module scope: one isolate locally, which is all a stand-in needs.
- * Graph routes: `GET /image_ids`, `GET /map_features`, `GET /:id`, `GET /:id/detections`.
+ * Graph routes: `GET /image_ids`, `GET /map_features`, `GET /images?image_ids=` (batch read),
+ * `GET /:id`, `GET /:id/detections` (paged when asked with `after` or `limit`).
  * Control routes (no token): `/__sandbox/config|stats|reset|truth/*|thumbs/*`.
  */
 import { Hono, type Context } from 'hono'
@@ -14,16 +15,17 @@ import type { Env } from './env'
 import { configPatchSchema, sleep, type RouteKind } from './faults'
 import { faults, stats } from './state'
 import { tokenHash } from './stats'
-import { CAMERAS, getWorld, featuresIn, pileFeatures, worldBuildMs, WORLD, type MapFeature } from './world'
+import { CAMERAS, getWorld, featuresIn, pileFeatures, worldBuildMs, WORLD, type Image, type MapFeature } from './world'
 import { thumbDimensions, thumbnailPng, type ThumbSize } from './thumbnail'
 import { detectionsOfFeature, detectionsOfImage } from './detections'
 import { crowd, type Lookup } from './crowd'
+import { parseImageIds } from './batch'
+import { cursorId, detectionsEdge, pageOf, parseImageFields, type ImageFields } from './expansion'
 import { parseBBox, type BBox } from './geo'
 import { hash32, Rng } from './prng'
 import {
   DETECTION_FIELDS,
   FEATURE_FIELDS,
-  IMAGE_FIELDS,
   parseFields,
   projectDetection,
   projectFeature,
@@ -36,6 +38,8 @@ import {
   invalidToken,
   missingToken,
   nonexistingField,
+  tooManyIds,
+  tooMuchData,
   unknownObject,
   unknownPath,
 } from './graph-errors'
@@ -240,7 +244,48 @@ app.get(
     const fields = parseFields(c.req.query('fields'), DETECTION_FIELDS)
     if (!fields.ok) return nonexistingField(fields.unknown, 'ImageDetection')
     const detections = image ? detectionsOfImage(world, image) : detectionsOfFeature(world, feature!)
-    return graphJson({ data: detections.map((d) => projectDetection(d, fields.fields)) })
+    const after = c.req.query('after')
+    const rawLimit = c.req.query('limit')
+    if (after === undefined && rawLimit === undefined) {
+      // Unpaged, whole: the product completes an image through this plain form.
+      return graphJson({ data: detections.map((d) => projectDetection(d, fields.fields)) })
+    }
+    // The paged form an expanded edge's `next` URL asks: `limit` per page, items after `after`.
+    let limit = faults.config.edgePageLimit
+    if (rawLimit !== undefined) {
+      if (!/^\d+$/.test(rawLimit) || Number(rawLimit) < 1) return invalidParameter(`Invalid parameter limit '${rawLimit}'`)
+      limit = Number(rawLimit)
+    }
+    let start = 0
+    if (after !== undefined) {
+      const afterId = cursorId(after)
+      const at = afterId === null ? -1 : detections.findIndex((d) => d.id === afterId)
+      if (at < 0) return invalidParameter(`Invalid parameter after '${after}': not a cursor of this edge`)
+      start = at + 1
+    }
+    const page = pageOf(detections, start, { limit, origin: new URL(c.req.url).origin, nodeId: id, fields: fields.fields })
+    return graphJson({ ...page, data: page.data.map((d) => projectDetection(d, fields.fields)) })
+  }),
+)
+
+app.get(
+  '/images',
+  graph('images', (c) => {
+    const ids = parseImageIds(c.req.query('image_ids'))
+    if (!ids.ok) return invalidParameter(ids.message)
+    const max = faults.config.maxBatchIds
+    if (ids.asked > max) return faults.config.batchRefusal === '500' ? tooMuchData() : tooManyIds(ids.asked, max)
+    const asked = parseImageFields(c.req.query('fields'))
+    if (!asked.ok) return nonexistingField(asked.unknown, asked.nodeType)
+    const refusal = refuseExpansion(asked)
+    if (refusal) return refusal
+    const data: Record<string, unknown>[] = []
+    for (const id of ids.ids) {
+      const world = lookupOf(id)
+      const image = world.imageById.get(id)
+      if (image) data.push(imageAnswer(c, world, image, asked))
+    }
+    return graphJson({ data })
   }),
 )
 
@@ -251,9 +296,9 @@ app.get(
     const world = lookupOf(id)
     const image = world.imageById.get(id)
     if (image) {
-      const fields = parseFields(c.req.query('fields'), IMAGE_FIELDS)
-      if (!fields.ok) return nonexistingField(fields.unknown, 'Image')
-      return graphJson(projectImage(image, fields.fields, ctxOf(c)))
+      const asked = parseImageFields(c.req.query('fields'))
+      if (!asked.ok) return nonexistingField(asked.unknown, asked.nodeType)
+      return refuseExpansion(asked) ?? graphJson(imageAnswer(c, world, image, asked))
     }
     const feature = world.featureById.get(id)
     if (feature) {
@@ -264,6 +309,29 @@ app.get(
     return unknownObject(id)
   }),
 )
+
+/** Under `detectionsExpansion: "refuse"`, the answer to any `detections.x` asked; else undefined. */
+function refuseExpansion(asked: ImageFields): Response | undefined {
+  if (faults.config.detectionsExpansion !== 'refuse' || asked.firstDotted === null) return undefined
+  return nonexistingField(asked.firstDotted, 'Image')
+}
+
+/** One image as `GET /{id}?fields=` answers it, `detections` (an edge) in the configured behaviour. */
+function imageAnswer(c: C, world: Lookup, image: Image, asked: ImageFields): Record<string, unknown> {
+  const plain = projectImage(image, asked.fields.filter((f) => f !== 'detections'), ctxOf(c))
+  if (!asked.fields.includes('detections')) return plain
+  const edge = detectionsEdge(
+    detectionsOfImage(world, image),
+    asked,
+    faults.config.detectionsExpansion,
+    { limit: faults.config.edgePageLimit, origin: new URL(c.req.url).origin, nodeId: image.id },
+    projectDetection,
+  )
+  // Keys in the order asked, as every other projection here.
+  const out: Record<string, unknown> = {}
+  for (const f of asked.fields) out[f] = f === 'detections' ? edge : plain[f]
+  return out
+}
 
 app.all(
   '*',

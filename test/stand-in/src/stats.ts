@@ -77,7 +77,7 @@ export class Stats {
   reset(): void {
     this.s = {
       requests: 0,
-      byRoute: { image_ids: 0, entity: 0, detections: 0, map_features: 0, other: 0 },
+      byRoute: { image_ids: 0, entity: 0, detections: 0, map_features: 0, images: 0, other: 0 },
       statuses: {},
       faults: {},
       authorization_headers_seen: 0,
