@@ -14,6 +14,7 @@ import { maxBoxRequests, maxCellSpanDeg, maxJobBoxRequests } from './box-limits'
 import { boxTask } from './box-task'
 import type { Env } from './env'
 import { sweepName, type SweepParams } from './sweep-params'
+import { streamFeatures, type StreamAnswer } from './stream-features'
 
 export { sweepName, type SweepParams } from './sweep-params'
 
@@ -49,6 +50,11 @@ export class MapFeaturesSweep extends DurableObject<Env> {
    */
   async run(params: SweepParams, clientToken?: string, opts: { maxRequests?: number } = {}): Promise<JobAnswer> {
     return this.runner.run(await this.#name(params, clientToken), params, clientToken, { maxRequests: opts.maxRequests ?? maxBoxRequests(this.env) })
+  }
+
+  /** The box's features as RFC 8142 records while its cells complete, or the problem before any byte (stream-features.ts). */
+  async streamFeatures(params: SweepParams, clientToken?: string, opts: { maxRequests?: number } = {}): Promise<StreamAnswer> {
+    return streamFeatures({ ctx: this.ctx, runner: this.runner }, await this.#name(params, clientToken), params, clientToken, { maxRequests: opts.maxRequests ?? maxBoxRequests(this.env) })
   }
 
   /** One part of a box split across objects (a box planned into many cells). */
