@@ -5,7 +5,7 @@
  * world on every platform. Only metadata and indices are stored; detection geometries are made
  * lazily from their ids (see `detections.ts`). `getWorld()` builds it once per isolate.
  */
-import { cumulative, Rng } from './prng'
+import { cumulative, hash32, Rng } from './prng'
 import { lonLatToTile, pointInBBox, tileBounds, type BBox } from './geo'
 
 /** Every count and knob of the world, in one place. */
@@ -47,6 +47,8 @@ export const DISTRICTS = {
   malmo: { name: 'malmo-sparse', bbox: [12.985, 55.585, 13.015, 55.615] as BBox, center: [13.0, 55.6] },
   taveuni: { name: 'taveuni-antimeridian', bbox: [179.97, -16.83, -179.97, -16.77] as BBox, center: [180, -16.8] },
   probe: { name: 'probe', bbox: [13.02, 55.62, 13.03, 55.63] as BBox, center: [13.025, 55.625] },
+  // The largest box a question may ask (MAX_BBOX_AREA, 0.05 deg²: 0.25° × 0.2°, a hair under in floats).
+  city: { name: 'city', bbox: [-9.25, 38.6, -9.0, 38.8] as BBox, center: [-9.125, 38.7] },
 } as const
 export type DistrictKey = keyof typeof DISTRICTS
 
@@ -78,6 +80,36 @@ export const OBJECT_VALUES: ReadonlyArray<readonly [string, number]> = [
   ['marking--discrete--crosswalk-zebra', 3],
   ['construction--flat--crosswalk-plain', 2],
 ]
+
+/**
+ * The city: some 60,000 map features in the largest box a question may ask, for the benchmark
+ * and the sweep's bound. Cores pack thousands of features into a few hundred metres (the sweep
+ * must split deep, yet no z22 tile holds 2000: it stays answerable), parks are empty, the rest is
+ * spread over neighbourhoods and the whole box. Seen in no image, and drawn from a generator of
+ * its own after the rest of the world: every other id, count and sequence stays as it was.
+ */
+export const CITY = {
+  seedSalt: 'city',
+  /** Dense cores: `count` features uniform in a square of side `2 × half` degrees around the centre. */
+  cores: [
+    { label: 'downtown', lon: -9.139, lat: 38.711, half: 0.002, count: 9000 },
+    { label: 'old town', lon: -9.131, lat: 38.716, half: 0.001, count: 6000 },
+    { label: 'station', lon: -9.101, lat: 38.741, half: 0.0004, count: 4000 },
+    { label: 'market', lon: -9.196, lat: 38.662, half: 0.00075, count: 3000 },
+    { label: 'campus', lon: -9.043, lat: 38.772, half: 0.0015, count: 5000 },
+    { label: 'harbour', lon: -9.221, lat: 38.781, half: 0.0006, count: 3000 },
+  ],
+  /** Neighbourhoods: `count` features each, uniform in a square of side `2 × half` degrees. */
+  neighbourhoods: { number: 12, count: 1000, halfMin: 0.004, halfMax: 0.012 },
+  /** Features spread uniformly over the whole box (outside the parks). */
+  spreadFeatures: 18_000,
+  /** Empty areas: no feature lies in them. */
+  parks: [
+    [-9.2, 38.72, -9.14, 38.77],
+    [-9.08, 38.63, -9.04, 38.67],
+    [-9.24, 38.61, -9.16, 38.64],
+  ] as BBox[],
+} as const
 
 export function objectTypeOf(value: string): 'mly_map_feature_traffic_sign' | 'mly_map_feature_point' {
   return /^(regulatory|information|warning|complementary)--/.test(value) ? 'mly_map_feature_traffic_sign' : 'mly_map_feature_point'
@@ -359,8 +391,15 @@ export function buildWorld(seed: number = WORLD.seed): World {
   // Dates follow from the images; unseen features get plausible ones of their own.
   assignDates(rng, features, imageById, baseTime)
 
+  // The city last, from a generator of its own: nothing above changes with it.
+  addCity(new Rng(hash32(seed, CITY.seedSalt)), usedIds, valueTable, features, baseTime)
+
   const featureById = new Map(features.map((f) => [f.id, f]))
-  const inBox = (bbox: BBox) => features.filter((f) => pointInBBox(f.lon, f.lat, bbox)).length
+  const inBox = (bbox: BBox) => {
+    let count = 0
+    for (const f of features) if (pointInBBox(f.lon, f.lat, bbox)) count++
+    return count
+  }
 
   // Samples: the Malmö feature seen most often, the first Malmö feature seen nowhere.
   const malmo = features.filter((f) => f.district === 'malmo')
@@ -412,6 +451,62 @@ export function buildWorld(seed: number = WORLD.seed): World {
     sampleMapFeatures: { seenInSeveralImages: several.id, seenInSeveralImagesCount: several.images.length, seenInNoImage: unseen.id },
   }
   return { features, featureById, imageById, sequenceById, summary }
+}
+
+/** The city's features (see {@link CITY}), appended to `features`; ids unique against `usedIds`. */
+function addCity(rng: Rng, usedIds: Set<string>, valueTable: Float64Array, features: MapFeature[], baseTime: number): void {
+  const [w, s, e, n] = DISTRICTS.city.bbox
+  // Ids climb by a random step from a random start: unique among themselves by construction (no
+  // set of 60,000 to fill, the build stays quick), and any the rest of the world holds is skipped.
+  let next = 10 ** 14 + Math.floor(rng.next() * 4 * 10 ** 14)
+  const newId = (): string => {
+    for (;;) {
+      next += 1 + Math.floor(rng.next() * 1000)
+      const id = String(next)
+      if (!usedIds.has(id)) return id
+    }
+  }
+  // Strictly inside the box and outside every park (the parks stay empty).
+  const allowed = (lon: number, lat: number) => lon > w && lon < e && lat > s && lat < n && !CITY.parks.some((p) => pointInBBox(lon, lat, p))
+  /** `count` features uniform in [x0, x1] × [y0, y1], redrawn where not allowed. */
+  const fill = (x0: number, y0: number, x1: number, y1: number, count: number) => {
+    for (let i = 0; i < count; i++) {
+      let lon: number
+      let lat: number
+      do {
+        lon = round7(rng.range(x0, x1))
+        lat = round7(rng.range(y0, y1))
+      } while (!allowed(lon, lat))
+      const object_value = OBJECT_VALUES[rng.fromCumulative(valueTable)]![0]
+      const first_seen_ms = baseTime + Math.floor(rng.range(0, 5 * 365 * 86_400)) * 1000
+      features.push({
+        id: newId(),
+        object_value,
+        object_type: objectTypeOf(object_value),
+        lon,
+        lat,
+        first_seen_ms,
+        last_seen_ms: first_seen_ms + Math.floor(rng.range(0, 400 * 86_400)) * 1000,
+        aligned_direction: Math.round(rng.range(0, 360) * 1e5) / 1e5,
+        images: [],
+        district: 'city',
+      })
+    }
+  }
+  for (const c of CITY.cores) fill(c.lon - c.half, c.lat - c.half, c.lon + c.half, c.lat + c.half, c.count)
+  const hood = CITY.neighbourhoods
+  for (let i = 0; i < hood.number; i++) {
+    const half = rng.range(hood.halfMin, hood.halfMax)
+    let lon: number
+    let lat: number
+    // A centre outside the parks: part of the square around it is always allowed.
+    do {
+      lon = rng.range(w + half, e - half)
+      lat = rng.range(s + half, n - half)
+    } while (!allowed(lon, lat))
+    fill(lon - half, lat - half, lon + half, lat + half, hood.count)
+  }
+  fill(w, s, e, n, CITY.spreadFeatures)
 }
 
 /** first/last seen from the images (sorted oldest first); unseen features get plausible dates of their own. */
