@@ -37,6 +37,10 @@ export interface System {
 }
 
 export interface SandboxControl {
+  /**
+   * `POST /__sandbox/config` (test/stand-in/README.md), e.g. `{ maxBatchIds: 50, batchRefusal: '500',
+   * detectionsExpansion: 'expand', edgePageLimit: 25 }`; `reset()` restores every default.
+   */
   config(patch: Record<string, unknown>): Promise<Record<string, unknown>>
   reset(): Promise<void>
   stats(): Promise<SandboxStats>
@@ -46,6 +50,7 @@ export interface SandboxControl {
 
 export interface SandboxStats {
   requests: number
+  /** Graph requests by route kind: `image_ids`, `entity`, `detections`, `map_features`, `images` (batch reads), `other`. */
   byRoute: Record<string, number>
   authorization_headers_seen: number
   query_tokens_seen: number
