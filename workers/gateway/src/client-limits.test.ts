@@ -23,6 +23,9 @@ describe('answerCost', () => {
     expect(answerCost(res({ 'x-cache': 'hit' }), { missCost: 10 })).toBe(1)
     expect(answerCost(res({}), { missCost: 10 })).toBe(1)
     expect(answerCost(res({}), { missCost: 7, newJob: true })).toBe(7)
+    // A stream costs a miss, even from KV.
+    expect(answerCost(res({ 'x-cache': 'hit', 'content-type': 'application/geo+json-seq' }), { missCost: 10 })).toBe(10)
+    expect(answerCost(res({ 'x-cache': 'hit', 'content-type': 'application/geo+json; charset=utf-8' }), { missCost: 10 })).toBe(1)
   })
 })
 

@@ -9,6 +9,7 @@ import { problem, problemResponse, type ProblemCode } from '../../../shared/prob
 import { findKey, sentKey } from './api-key'
 import { positiveNumber, type GatewayApp } from './env'
 import { rateLimitHeaders, type Take, type Verdict } from './rate-window'
+import { isStreamed } from './routes'
 
 /**
  * Who a request is limited as: its key (`key:<id>`), else its client IP. Only `CF-Connecting-IP`
@@ -22,14 +23,15 @@ export function clientIp(headers: Headers): string {
 }
 
 /**
- * The price of an answer in points: a miss (`X-Cache: miss`, the work of a fan-out), a new job, or
- * a job started past the deadline costs `missCost`; anything else (a cache hit, a job's status, a
- * refusal) costs 1.
+ * The price of an answer in points: a miss (`X-Cache: miss`, the work of a fan-out), a stream
+ * (`application/geo+json-seq`: whatever it was read from, it holds its request open as long as a
+ * sweep), a new job, or a job started past the deadline costs `missCost`; anything else (a cache
+ * hit, a job's status, a refusal) costs 1.
  *
  * @example answerCost(new Response('{}', { headers: { 'x-cache': 'hit' } }), { missCost: 10 }) // 1
  */
 export function answerCost(res: Response, opts: { missCost: number; newJob?: boolean }): number {
-  return res.headers.get('x-cache') === 'miss' || opts.newJob ? opts.missCost : 1
+  return res.headers.get('x-cache') === 'miss' || isStreamed(res) || opts.newJob ? opts.missCost : 1
 }
 
 /**

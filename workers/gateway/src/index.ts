@@ -17,7 +17,7 @@ import { positiveNumber, TASK_BINDINGS, type GatewayApp } from './env'
 import { forward } from './forward'
 import { observe } from './observe'
 import { ReadinessCache, type ProbeOutcome } from './readiness'
-import { etagged, PUBLIC_ROUTES } from './routes'
+import { asksForStream, etagged, PUBLIC_ROUTES } from './routes'
 
 export { RateLimiter } from './rate-limiter'
 
@@ -48,7 +48,8 @@ app.use('*', async (c, next) => {
 app.use('/v1/*', clientLimits)
 // A 304 keeps the CORS headers the CORS step set before it, or a browser cannot read it.
 const tag = etag({ retainedHeaders: [...RETAINED_304_HEADERS, 'access-control-allow-origin', 'access-control-expose-headers', 'access-control-allow-credentials'] })
-app.use('/v1/*', (c, next) => (etagged(c.req.path) ? tag(c, next) : next()))
+// A stream (map features as geojsonseq) passes through as it flows: no ETag, which reads a body whole.
+app.use('/v1/*', (c, next) => (etagged(c.req.path) && !asksForStream(c.req.path, new URL(c.req.url).searchParams, c.req.header('accept')) ? tag(c, next) : next()))
 
 app.get('/healthz', async (c) => {
   const checks = await Promise.all(

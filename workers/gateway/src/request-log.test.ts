@@ -16,6 +16,12 @@ describe('logLine', () => {
     })
   })
 
+  it('says stream for a streamed answer (its status and duration are its headers’)', () => {
+    const res = new Response('', { status: 200, headers: { 'content-type': 'application/geo+json-seq', 'x-cache': 'miss' } })
+    expect(logLine({ requestId: 'r4', method: 'GET', route: '/v1/map-features', ms: 40 }, res)).toEqual({ request_id: 'r4', method: 'GET', route: '/v1/map-features', status: 200, duration_ms: 40, cache: 'miss', stream: true })
+    expect(logLine({ requestId: 'r5', method: 'GET', route: '/v1/map-features', ms: 40 }, new Response('{}', { headers: { 'content-type': 'application/geo+json; charset=utf-8' } })).stream).toBeUndefined()
+  })
+
   it('logs a stale answer (a kept copy while the upstream fails) as such', () => {
     const res = new Response('{}', { status: 200, headers: { 'x-cache': 'stale' } })
     expect(logLine({ requestId: 'r3', method: 'GET', route: '/v1/map-features', ms: 3 }, res)).toMatchObject({ status: 200, cache: 'stale' })

@@ -4,6 +4,7 @@
  * what is safe to keep: the route pattern (never the raw path or query), a key's public id, and
  * numbers; never a token, a key, an Authorization header or a client's IP.
  */
+import { isStreamed } from './routes'
 
 export interface RequestLogLine {
   request_id: string
@@ -22,6 +23,8 @@ export interface RequestLogLine {
   problem?: string
   /** A job started after the deadline passed. */
   job?: string
+  /** The answer is a stream (`application/geo+json-seq`): `status` and `duration_ms` are its headers'. */
+  stream?: true
 }
 
 /**
@@ -48,5 +51,6 @@ export function logLine(
     ...(req.limit ? { limit: req.limit } : {}),
     ...(req.problem ? { problem: req.problem } : {}),
     ...(req.job ? { job: req.job } : {}),
+    ...(isStreamed(res) ? { stream: true as const } : {}),
   }
 }

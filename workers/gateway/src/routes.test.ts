@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { jobRequest } from '../../../shared/http/task-params'
-import { etagged, PUBLIC_ROUTES } from './routes'
+import { asksForStream, etagged, PUBLIC_ROUTES } from './routes'
 
 describe('etagged', () => {
   it('tags the task answers and a job’s result, not a job’s status or event stream, nor a trigger or a redelivery', () => {
@@ -41,11 +41,27 @@ describe('the job a route goes on as past the deadline', () => {
     }
   })
 
+  it('a stream asked past the deadline goes on as the plain question (a job’s result is GeoJSON)', () => {
+    const spec = job('/v1/map-features')
+    expect(jobRequest(spec.task, spec.params({}, new URLSearchParams('bbox=1%2C2%2C3%2C4&format=geojsonseq')))).toEqual({ ok: true, path: '/v1/map-features?bbox=1%2C2%2C3%2C4' })
+  })
+
   it('is there for the fan-outs that have a job task, not for one image or a decode', () => {
     expect(PUBLIC_ROUTES.filter((r) => r.job).map((r) => [r.path, r.job!.task])).toEqual([
       ['/v1/sequences/:sequenceId/detections', 'sequence-detections'],
       ['/v1/map-features', 'map-features'],
       ['/v1/map-features/:mapFeatureId/images', 'feature-images'],
     ])
+  })
+})
+
+describe('asksForStream (no ETag for a stream)', () => {
+  it('map features with format=geojsonseq, or Accept: application/geo+json-seq and no format; nothing else', () => {
+    const q = (s: string) => new URLSearchParams(s)
+    expect(asksForStream('/v1/map-features', q('bbox=1,2,3,4&format=geojsonseq'), null)).toBe(true)
+    expect(asksForStream('/v1/map-features', q('bbox=1,2,3,4'), 'application/geo+json-seq')).toBe(true)
+    expect(asksForStream('/v1/map-features', q('bbox=1,2,3,4&format=geojson'), 'application/geo+json-seq')).toBe(false)
+    expect(asksForStream('/v1/map-features', q('bbox=1,2,3,4'), 'application/geo+json')).toBe(false)
+    expect(asksForStream('/v1/map-features/1/images', q('format=geojsonseq'), 'application/geo+json-seq')).toBe(false)
   })
 })

@@ -2,7 +2,7 @@
  * @module
  * The public routes and which task Worker answers each.
  */
-import type { JobTask } from '../../../shared/http/task-params'
+import { answerFormat, GEOJSON_SEQ, type JobTask } from '../../../shared/http/task-params'
 import type { TaskBinding } from './env'
 
 export interface PublicRoute {
@@ -17,6 +17,8 @@ export interface PublicRoute {
 /** The query's params by name (the first of repeated ones), as a job's string params. */
 const queryParams = (query: URLSearchParams): Record<string, string> => Object.fromEntries([...query.keys()].map((k) => [k, query.get(k)!]))
 
+const withoutFormat = ({ format: _, ...rest }: Record<string, string>): Record<string, string> => rest
+
 // Order matters: Hono matches the static `/v1/map-features` and the parameterised ones separately.
 export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   {
@@ -25,7 +27,8 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
     binding: 'SEQUENCE_DETECTIONS',
     job: { task: 'sequence-detections', params: (p, q) => ({ ...queryParams(q), sequence_id: p.sequenceId! }) },
   },
-  { path: '/v1/map-features', methods: ['GET'], binding: 'MAP_FEATURES', job: { task: 'map-features', params: (_, q) => queryParams(q) } },
+  // A job's result is GeoJSON: a stream past its deadline goes on as the plain question.
+  { path: '/v1/map-features', methods: ['GET'], binding: 'MAP_FEATURES', job: { task: 'map-features', params: (_, q) => withoutFormat(queryParams(q)) } },
   // A fan-out too, but no job task answers it yet (shared/http/task-params JOB_TASKS).
   { path: '/v1/map-features/:mapFeatureId/detections', methods: ['GET'], binding: 'DETECTION_GEOMETRY' },
   {
@@ -64,4 +67,23 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
 export function etagged(path: string): boolean {
   if (path.startsWith('/v1/hooks/')) return false
   return !path.startsWith('/v1/jobs') || /^\/v1\/jobs\/[^/]+\/result$/.test(path)
+}
+
+/**
+ * Whether a request asks for a streamed answer (`GET /v1/map-features` with `format=geojsonseq`, or
+ * `Accept: application/geo+json-seq` and no format: the Worker decides with the same
+ * `answerFormat`). Such an answer passes through as it flows: no ETag, which would read it whole.
+ * @example asksForStream('/v1/map-features', new URLSearchParams('bbox=1,2,3,4&format=geojsonseq'), null) // true
+ */
+export function asksForStream(path: string, query: URLSearchParams, accept: string | null | undefined): boolean {
+  return path === '/v1/map-features' && answerFormat(query.get('format') ?? undefined, accept) === 'geojsonseq'
+}
+
+/**
+ * Whether an answer is a stream of records (RFC 8142), whose length and cost are not known when
+ * its headers go: logged as `stream`, charged as a miss.
+ * @example isStreamed(new Response('', { headers: { 'content-type': 'application/geo+json-seq' } })) // true
+ */
+export function isStreamed(res: Response): boolean {
+  return res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === GEOJSON_SEQ
 }

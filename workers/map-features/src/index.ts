@@ -2,14 +2,15 @@
  * @module
  * mly-map-features: every map feature in a bounding box, past the upstream's 2000-per-request cap.
  * The sweep itself runs in a {@link MapFeaturesSweep} Durable Object, in slices that each stay
- * within one invocation's subrequest budget; the finished answer is cached in KV.
+ * within one invocation's subrequest budget; the finished answer is cached in KV. Asked for
+ * `application/geo+json-seq`, the features stream as the cells complete (stream-response.ts).
  */
 import type { Context } from 'hono'
 import type { z } from 'zod'
 import { answerJson } from '../../../shared/http/answer'
 import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
-import { mapFeaturesQuery } from '../../../shared/http/task-params'
+import { answerFormat, mapFeaturesQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'
 import { cacheKey, cachedText, STALE_IF_ERROR, TTL } from '../../../shared/cache/kv-cache'
 import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
@@ -21,6 +22,7 @@ import { sweepName } from './sweep-params'
 import { progressRoutes } from './progress'
 import { sweepParams } from './question'
 import { maxBoxRequests, maxJobBoxRequests } from './box-limits'
+import { streamBox, type BoxQuestion } from './stream-response'
 import type { Env } from './env'
 
 export { MapFeaturesSweep } from './map-features-sweep'
@@ -30,17 +32,23 @@ const app = createTaskApp<{ Bindings: Env }>('mly-map-features')
 // For the jobs Worker: how far this question's sweep has got (never forwarded by the gateway).
 app.route('/internal/progress', progressRoutes)
 
+/** The question of a request: normalised params (422 past MAX_BBOX_AREA), the caller's identity, the KV key. */
+async function boxQuestion(c: Context<{ Bindings: Env }>, query: z.output<typeof mapFeaturesQuery>): Promise<BoxQuestion> {
+  const params = sweepParams(query, c.env)
+  const { bbox, objectValues, fields: sortedFields } = params
+  // A client's token may see what the server's may not: its answers and runs are its own.
+  const identity = await requestIdentity(c.req.header('authorization'), c.env)
+  const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues?.join(','), fields: sortedFields.join(','), identity: identityPart(identity) })
+  return { params, identity, key }
+}
+
 /**
  * Every map feature of the box, within `maxRequests` upstream requests: the synchronous route's
  * bound, or the larger one of a job (the jobs Worker calls `/internal/job/…`, never forwarded by
  * the gateway). A sync request and a job for one question share its sweep object and KV entry.
  */
 async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof mapFeaturesQuery>, maxRequests: number): Promise<Response> {
-  const params = sweepParams(query, c.env)
-  const { bbox, objectValues, fields: sortedFields } = params
-  // A client's token may see what the server's may not: its answers and runs are its own.
-  const identity = await requestIdentity(c.req.header('authorization'), c.env)
-  const key = await cacheKey('mf-bbox', { bbox: bbox.join(','), object_values: objectValues?.join(','), fields: sortedFields.join(','), identity: identityPart(identity) })
+  const { params, identity, key } = await boxQuestion(c, query)
   let requests = 0
   const { text, hit, stale } = await cachedText(
     c.env.CACHE,
@@ -61,10 +69,19 @@ async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof m
     // No URL in the answer: while the upstream fails, a copy kept past the TTL answers (X-Cache: stale, Age).
     { defer: (p) => c.executionCtx.waitUntil(p), staleIfError: { seconds: STALE_IF_ERROR.mapFeaturesBbox, when: isUpstreamTrouble } },
   )
-  return answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json', stale })
+  const res = answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json', stale })
+  // The same URL answers a stream to who asks for one (stream-response.ts).
+  res.headers.set('vary', 'Accept')
+  return res
 }
 
-app.get('/v1/map-features', validate('query', mapFeaturesQuery), (c) => answerBox(c, c.req.valid('query'), maxBoxRequests(c.env)))
+// format=geojsonseq (or Accept: application/geo+json-seq without format): RFC 8142 records, streamed.
+app.get('/v1/map-features', validate('query', mapFeaturesQuery), async (c) => {
+  const query = c.req.valid('query')
+  if (answerFormat(query.format, c.req.header('accept')) === 'geojsonseq') return streamBox(c.env, c.req.header('authorization'), await boxQuestion(c, query), maxBoxRequests(c.env))
+  return answerBox(c, query, maxBoxRequests(c.env))
+})
+// A job's result is GeoJSON (the jobs Worker refuses format=geojsonseq at submission).
 app.get('/internal/job/v1/map-features', validate('query', mapFeaturesQuery), (c) => answerBox(c, c.req.valid('query'), maxJobBoxRequests(c.env)))
 
 export default app
