@@ -13,6 +13,12 @@
  * Roles: `whole` runs every unit itself. A job with many units is a `coordinator`: it splits its
  * units across `part` objects (one per contiguous run of units, each with its own budget and 6
  * connections), waits for them and joins their results in order.
+ *
+ * Helpers (`EngineOptions.helpers`): a slice with more ready units than its own connections hands
+ * the overflow to helper objects, a few units each, so a round of many units takes about one
+ * round trip. A helper only runs its units and answers their outcomes as plain data; the slice
+ * stores them (a helper keeps nothing), counts its upstream attempts against the job's bound and
+ * each helper call against its own invocation's budget.
  */
 import { problem, type Problem } from '../problem/problem'
 import { partition, shardCount, type ShardSettings } from '../fanout/shards'
@@ -23,7 +29,7 @@ import { UpstreamError, type UpstreamReason } from '../upstream/errors'
 import { noTokenProblem, sliceClient, subrequestBudget, tokenLostProblem, type UpstreamSettings } from '../upstream/request-client'
 import { upstreamProblem } from '../upstream/to-problem'
 import { JobStore, type JobRole, type JobRow, type SliceCounts, type SliceRow, type StoredUnit } from './job-store'
-import type { Failure, Task, UnitResult } from './task'
+import type { Failure, Task, UnitOutcome, UnitResult } from './task'
 
 export type JobAnswer =
   /** `body`: the answer's JSON text (a multi-megabyte answer is not parsed and written again). */
@@ -62,6 +68,46 @@ export interface PartStub {
   progress(): Promise<JobProgress>
 }
 
+/** A helper's upstream failure of one unit, as plain data (a Durable Object's RPC carries no class). */
+export interface HelperError {
+  reason: UpstreamReason
+  message: string
+  status?: number
+  retryAfterSeconds?: number
+  graphCode?: number
+  attempts?: number
+  paced?: boolean
+}
+
+/**
+ * One unit's outcome in a helper: its result text, its children (unit JSON texts), its upstream
+ * failure, an error of ours (`unexpected`), or not run (`skipped`: the helper's budget ended, or
+ * an earlier failure stopped it).
+ */
+export type HelperUnitOutcome = { result: string } | { children: string[] } | { error: HelperError } | { unexpected: true } | { skipped: true }
+
+/** What a helper answers: one outcome per unit it was given, in order, and its upstream counts. */
+export type HelperAnswer = { ok: true; outcomes: HelperUnitOutcome[]; counts: SliceCounts } | { ok: false; problem: Problem; requests: number }
+
+/** A helper object, reached by name ({@link helperName}); adapters cast their stub to this. */
+export interface HelperStub {
+  runUnits(name: string, params: unknown, units: string[], clientToken?: string, opts?: { budget?: number }): Promise<HelperAnswer>
+}
+
+/**
+ * The helper object `k` (from 0) of the job (or part) `name`: one call at a time each.
+ * @example helperName('mf-sweep:v1:{…}', 3) // 'mf-sweep:v1:{…}~h3'
+ */
+export function helperName(name: string, k: number): string {
+  return `${name}~h${k}`
+}
+
+/** Units one helper call may carry at most, whatever a caller sends. */
+export const MAX_HELPER_UNITS = 64
+
+/** A helper of the job `of` or of one of its parts. */
+const HELPER_SUFFIX = /^(#\d+\/\d+)?~h\d+$/
+
 export interface EngineOptions {
   /** Connections one invocation may hold (Workers: 6 fetches awaiting headers). */
   maxInFlight: number
@@ -88,6 +134,11 @@ export interface EngineOptions {
   maxAlarmDelayMs: number
   /** Split jobs with many units across part objects; absent: never. */
   shards?: ShardSettings
+  /**
+   * Hand the units a slice's own connections cannot take to helper objects (`EngineHost.helper`):
+   * at most `max` helper calls at once, at most `unitsPerHelper` units each. Absent (or `max` 0): never.
+   */
+  helpers?: { max: number; unitsPerHelper: number }
 }
 
 export const ENGINE_DEFAULTS: EngineOptions = {
@@ -105,6 +156,11 @@ export const ENGINE_DEFAULTS: EngineOptions = {
 }
 
 /** Upstream failures that may pass: the unit is tried again in a later slice. */
+/** A helper's budget: each of its units' requests once, and as many again for retries. */
+const HELPER_RETRY_SHARE = 2
+
+const NO_COUNTS: SliceCounts = { requests: 0, attempts: 0, retries: 0, inFlightPeak: 0 }
+
 const TRANSIENT: ReadonlySet<UpstreamReason> = new Set(['rate_limited', 'unavailable', 'timeout', 'dropped', 'bad_response'])
 
 /**
@@ -139,6 +195,8 @@ export interface EngineHost {
   ctx: DurableObjectState
   settings: UpstreamSettings
   part?: (name: string) => PartStub
+  /** The helper objects of a job, by name ({@link helperName}); with `EngineOptions.helpers`. */
+  helper?: (name: string) => HelperStub
 }
 
 export class JobRunner<P, U> {
@@ -187,6 +245,59 @@ export class JobRunner<P, U> {
     if (job.state === 'failed') return { ok: false, problem: job.problem ?? problem('internal_error', 'A part of the job failed.'), ...(job.headers ? { headers: job.headers } : {}), requests }
     if (job.state !== 'done') return this.#stillRunning(requests)
     return { ok: true, results: this.store.results(), units: units.length, requests }
+  }
+
+  /**
+   * A helper's work: runs `units` (unit JSON texts) of the job `of` with this object's own
+   * connections and at most `budget` upstream attempts, and answers each unit's outcome and the
+   * counts. Keeps nothing: the calling slice stores the outcomes. `name` must be a helper's of
+   * `of` ({@link helperName}; a Durable Object's RPC takes whatever a caller sends).
+   */
+  async runUnits(name: string, params: P, units: string[], clientToken?: string, opts: { of?: string; budget?: number } = {}): Promise<HelperAnswer> {
+    const named = typeof name === 'string' && (opts.of === undefined ? /~h\d+$/.test(name) : name.startsWith(opts.of) && HELPER_SUFFIX.test(name.slice(opts.of.length)))
+    const budgetOk = opts.budget === undefined || (Number.isInteger(opts.budget) && opts.budget > 0)
+    let parsed: U[] | undefined
+    if (named && budgetOk && Array.isArray(units) && units.length > 0 && units.length <= MAX_HELPER_UNITS && units.every((u) => typeof u === 'string')) {
+      try {
+        parsed = units.map((u) => JSON.parse(u) as U)
+      } catch {
+        parsed = undefined
+      }
+    }
+    if (!parsed) return invalidQuestion('The helper’s name, units or budget are not valid.')
+    const perUnit = Math.max(1, this.#task.requestsPerUnit?.(params) ?? 1)
+    const budget = Math.min(subrequestBudget(this.#host.settings), opts.budget ?? Infinity)
+    const outcomes: HelperUnitOutcome[] = parsed.map(() => ({ skipped: true }))
+    const client = sliceClient(this.#host.settings, clientToken, {
+      maxInFlight: this.#o.maxInFlight,
+      maxAttempts: Math.max(1, Math.min(this.#o.attemptsPerRequest, Math.floor(budget / perUnit))),
+      maxRetryAfterSeconds: this.#o.maxRetryAfterInSliceSeconds,
+      subrequestBudget: budget,
+    })
+    if (!client) return { ok: false, problem: noTokenProblem(), requests: 0 }
+    // After a failure other than the budget's end, nothing more starts (as in the calling slice).
+    let stopped = false
+    await pump({
+      queue: parsed.map((_, i) => i),
+      maxActive: Math.max(1, Math.floor(this.#o.maxInFlight / perUnit)),
+      fits: (starting) => !stopped && client.stats.attempts + (starting + 1) * perUnit <= budget,
+      run: async (i) => {
+        try {
+          const outcome = await this.#task.runUnit(parsed[i]!, params, client)
+          outcomes[i] = outcome.children ? { children: outcome.children.map((c) => JSON.stringify(c)) } : { result: outcome.result ?? '' }
+        } catch (e) {
+          if (e instanceof UpstreamError) {
+            outcomes[i] = { error: plainError(e) }
+            if (e.reason !== 'budget_exhausted') stopped = true
+          } else {
+            console.error('job engine: a helper’s unit failed', e instanceof Error ? e.name : typeof e)
+            outcomes[i] = { unexpected: true }
+            stopped = true
+          }
+        }
+      },
+    })
+    return { ok: true, outcomes, counts: countsOf(client) }
   }
 
   /**
@@ -423,12 +534,19 @@ export class JobRunner<P, U> {
     const asked = this.store.spent().requests
     const room = limit === undefined ? Infinity : limit - asked
     if (room < perUnit) return this.#fail(this.#overLimit(limit!, asked + this.store.counts().pending, asked), true)
-    const budget = Math.min(full - spent, room)
+    const left = full - spent
+    const helpers = this.#o.helpers && this.#host.helper && this.#o.helpers.max > 0 && this.#o.helpers.unitsPerHelper > 0 ? this.#o.helpers : undefined
+    // Each helper call is one subrequest of this invocation: up to half of what is left of its
+    // budget, the rest for the slice's own attempts.
+    const calls = helpers ? Math.max(0, Math.min(Math.ceil(left / 2), left - perUnit)) : 0
+    const budget = Math.min(left - calls, room)
     if (budget < perUnit) {
       // The calling invocation spent its budget on planning: the alarm runs the first slice.
       await this.#host.ctx.storage.setAlarm(Date.now())
       return
     }
+    // What the bound leaves beyond the slice's own budget is the helpers': their attempts count against it too.
+    const pool = room - budget
     const client = this.#client({ maxAttempts: Math.max(1, Math.min(this.#o.attemptsPerRequest, Math.floor(budget / perUnit))), maxRetryAfterSeconds: this.#o.maxRetryAfterInSliceSeconds, subrequestBudget: budget })
     if (!client) return this.#fail({ problem: noTokenProblem() })
     const queue = this.store.pending()
@@ -442,48 +560,120 @@ export class JobRunner<P, U> {
     let unexpected: unknown
     let overLimit: Failure | undefined
     let paced: UpstreamError | undefined
+    /** Units started and not yet recorded, here or in a helper. */
     let running = 0
+    /** Helper calls made; their attempts (as answered, or their whole budget when no answer came); the budgets of those still out; the helper numbers free. */
+    const away = { calls: 0, attempts: 0, reserved: 0, free: Array.from({ length: helpers?.max ?? 0 }, (_, k) => k) }
+    const stopped = () => failure !== undefined || overLimit !== undefined || paced !== undefined || unexpected !== undefined
+
+    /** A unit's result or children, stored in the slice row `row` with its counts `c` (this slice's, or a helper's). */
+    const record = (unit: StoredUnit, outcome: UnitOutcome<U>, row: number, c: SliceCounts): void => {
+      const children = outcome.children?.map((u) => [this.#task.unitKey(u), JSON.stringify(u)] as const)
+      if (children && limit !== undefined) {
+        // Every unit costs at least one request: a split past the bound ends the job before it spends them.
+        const spentNow = before + client.stats.attempts + away.attempts
+        const needed = spentNow + children.length + (this.store.counts().pending - running)
+        if (needed > limit) {
+          overLimit ??= this.#overLimit(limit, needed, spentNow)
+          return
+        }
+      }
+      queue.push(...this.store.complete(row, unit, children ? { children } : { result: outcome.result ?? '' }, c))
+      done++
+    }
+    /** A unit that threw, here or in a helper: the same tries, pauses and failures either way. */
+    const failed = (unit: StoredUnit, e: unknown, row: number, c: SliceCounts): void => {
+      if (!(e instanceof UpstreamError)) {
+        unexpected ??= e
+        return
+      }
+      // Out of budget: the unit stays pending for the next slice, with a fresh budget.
+      if (e.reason === 'budget_exhausted') return
+      // The quota governor sent nothing: no try spent, the unit waits out the pause in a later slice.
+      if (e.paced) {
+        paced ??= e
+        retryAfter = Math.max(retryAfter, e.retryAfterSeconds ?? 1)
+        return
+      }
+      const last = !TRANSIENT.has(e.reason) || unit.tries + 1 >= this.#o.maxUnitTries
+      this.store.unitFailed(unit, last, row, c)
+      if (e.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter, e.retryAfterSeconds)
+      if (last) failure ??= { e, unit }
+    }
+
+    /** Up to `unitsPerHelper` units in one helper object; its outcomes are stored here as they would be for a local run. */
+    const ask = async (units: StoredUnit[]): Promise<void> => {
+      // Reserved before the first await, so the next group's size already sees it.
+      const b = Math.min(full, units.length * perUnit * HELPER_RETRY_SHARE, pool - away.attempts - away.reserved)
+      const k = away.free.shift()!
+      away.calls++
+      away.reserved += b
+      running += units.length
+      const name = helperName(job.name, k)
+      // Each helper call gets a slice row of its own: its attempts, within its budget, in its own invocation.
+      const row = this.store.beginSlice('run', b, Date.now())
+      let answer: HelperAnswer | undefined
+      try {
+        // RPC's Serializable mapping cannot follow Problem's open members: the shape is HelperAnswer.
+        answer = await this.#host.helper!(name).runUnits(name, params, units.map((u) => u.unit), this.#clientToken, { budget: b })
+      } catch (e) {
+        // Its units stay pending: the next slice runs them (a unit is stored once, whoever runs it).
+        console.error('job engine: a helper failed', e instanceof Error ? e.name : typeof e)
+      }
+      away.free.push(k)
+      away.free.sort((x, y) => x - y)
+      away.reserved -= b
+      const outcomes = answer?.ok && Array.isArray(answer.outcomes) && answer.outcomes.length === units.length && validCounts(answer.counts) ? answer.outcomes : undefined
+      const c = outcomes && answer?.ok ? answer.counts : NO_COUNTS
+      // No answer: what it spent is unknown, so its whole budget counts against this slice's share of the bound.
+      away.attempts += outcomes ? c.attempts : answer && !answer.ok ? answer.requests : b
+      try {
+        units.forEach((unit, i) => {
+          const o = outcomes?.[i]
+          try {
+            if (!o || 'skipped' in o) return
+            if ('result' in o) record(unit, { result: String(o.result) }, row, c)
+            else if ('children' in o) record(unit, { children: o.children.map((j) => JSON.parse(j) as U) }, row, c)
+            else if ('error' in o) failed(unit, upstreamErrorOf(o.error, client.tokenSource), row, c)
+            else unexpected ??= new Error('A unit failed in a helper.')
+          } catch (e) {
+            failed(unit, e, row, c)
+          } finally {
+            running--
+          }
+        })
+      } finally {
+        this.store.endSlice(row, c, Date.now())
+      }
+    }
 
     await pump({
       queue,
       maxActive: Math.max(1, Math.floor(this.#o.maxInFlight / perUnit)),
-      fits: (starting) => !failure && !overLimit && !paced && unexpected === undefined && client.stats.attempts + (starting + 1) * perUnit <= budget,
+      fits: (starting) => !stopped() && client.stats.attempts + (starting + 1) * perUnit <= budget,
       run: async (unit) => {
         running++
         try {
           const outcome = await this.#task.runUnit(JSON.parse(unit.unit) as U, params, client)
-          const children = outcome.children?.map((c) => [this.#task.unitKey(c), JSON.stringify(c)] as const)
-          if (children && limit !== undefined) {
-            // Every unit costs at least one request: a split past the bound ends the job before it spends them.
-            const needed = before + client.stats.attempts + children.length + (this.store.counts().pending - running)
-            if (needed > limit) {
-              overLimit ??= this.#overLimit(limit, needed, before + client.stats.attempts)
-              return
-            }
-          }
-          queue.push(...this.store.complete(slice, unit, children ? { children } : { result: outcome.result ?? '' }, counts()))
-          done++
+          record(unit, outcome, slice, counts())
         } catch (e) {
-          if (!(e instanceof UpstreamError)) {
-            unexpected ??= e
-            return
-          }
-          // Out of budget: the unit stays pending for the next slice, with a fresh budget.
-          if (e.reason === 'budget_exhausted') return
-          // The quota governor sent nothing: no try spent, the unit waits out the pause in a later slice.
-          if (e.paced) {
-            paced ??= e
-            retryAfter = Math.max(retryAfter, e.retryAfterSeconds ?? 1)
-            return
-          }
-          const last = !TRANSIENT.has(e.reason) || unit.tries + 1 >= this.#o.maxUnitTries
-          this.store.unitFailed(unit, last, slice, counts())
-          if (e.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter, e.retryAfterSeconds)
-          if (last) failure ??= { e, unit }
+          failed(unit, e, slice, counts())
         } finally {
           running--
         }
       },
+      ...(helpers
+        ? {
+            overflow: {
+              maxActive: helpers.max,
+              size: () => {
+                if (stopped() || away.calls >= calls || away.free.length === 0) return 0
+                return Math.min(helpers.unitsPerHelper, Math.floor(Math.min(full, pool - away.attempts - away.reserved) / perUnit))
+              },
+              run: ask,
+            },
+          }
+        : {}),
     })
     this.store.endSlice(slice, counts(), Date.now())
 
@@ -620,6 +810,28 @@ export class JobRunner<P, U> {
 
 function countsOf(client: GraphClient): SliceCounts {
   return { requests: client.stats.requests, attempts: client.stats.attempts, retries: client.stats.retries, inFlightPeak: client.stats.inFlightPeak }
+}
+
+function validCounts(c: unknown): c is SliceCounts {
+  const x = c as Partial<Record<keyof SliceCounts, unknown>> | null
+  return typeof x === 'object' && x !== null && [x.requests, x.attempts, x.retries, x.inFlightPeak].every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)
+}
+
+function upstreamErrorOf(e: HelperError, tokenSource: 'server' | 'client'): UpstreamError {
+  const { reason, message, status, retryAfterSeconds, graphCode, attempts, paced } = e
+  return new UpstreamError(reason, message, { status, retryAfterSeconds, graphCode, attempts, paced, tokenSource })
+}
+
+function plainError(e: UpstreamError): HelperError {
+  return {
+    reason: e.reason,
+    message: e.message,
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}),
+    ...(e.graphCode !== undefined ? { graphCode: e.graphCode } : {}),
+    ...(e.attempts !== undefined ? { attempts: e.attempts } : {}),
+    ...(e.paced ? { paced: true } : {}),
+  }
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -1,7 +1,8 @@
 /**
  * @module
- * How much upstream work one map-features question may cost, read from the Worker's settings in
- * this one place, and the 422 problem that says a box would cost more.
+ * How much upstream work one map-features question may cost (and how many helper objects its
+ * rounds may use), read from the Worker's settings in this one place, and the 422 problem that
+ * says a box would cost more.
  */
 import { problem, type Problem } from '../../../shared/problem/problem'
 import type { Env } from './env'
@@ -36,6 +37,21 @@ export const DEFAULT_MAX_JOB_BOX_REQUESTS = 2000
 export function maxJobBoxRequests(env: Partial<Pick<Env, 'MAX_BOX_REQUESTS' | 'MAX_JOB_BOX_REQUESTS'>>): number {
   const n = Number(env.MAX_JOB_BOX_REQUESTS)
   return Math.max(maxBoxRequests(env), Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_JOB_BOX_REQUESTS)
+}
+
+/** Helper objects one box round uses at once when `BOX_HELPERS` is not set. */
+export const DEFAULT_BOX_HELPERS = 16
+
+/** Cells one helper object runs per call: its own 6 connections, one cell each. */
+export const CELLS_PER_HELPER = 6
+
+/**
+ * `BOX_HELPERS` as a whole number from 0 (0: no helper), else {@link DEFAULT_BOX_HELPERS}.
+ * @example boxHelpers({ BOX_HELPERS: '0' }) // 0
+ */
+export function boxHelpers(env: Partial<Pick<Env, 'BOX_HELPERS'>>): number {
+  const n = env.BOX_HELPERS === undefined || env.BOX_HELPERS === '' ? NaN : Number(env.BOX_HELPERS)
+  return Number.isInteger(n) && n >= 0 ? n : DEFAULT_BOX_HELPERS
 }
 
 /**

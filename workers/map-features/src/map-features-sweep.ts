@@ -2,15 +2,16 @@
  * @module
  * MapFeaturesSweep: the Durable Object of one box question ({@link sweepName}). A thin adapter: the
  * job engine (`shared/engine`) runs {@link boxTask} here in budgeted slices, and identical
- * questions meet here and share the work.
+ * questions meet here and share the work. The same class serves as a part of a box split across
+ * objects (`runPart`) and as a helper that runs a few cells of a round for it (`runUnits`).
  */
 import { DurableObject } from 'cloudflare:workers'
 import { TTL } from '../../../shared/cache/kv-cache'
-import { JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
+import { JobRunner, type EngineOptions, type HelperAnswer, type HelperStub, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import type { Cell } from '../../../shared/tiling'
-import { maxBoxRequests, maxCellSpanDeg, maxJobBoxRequests } from './box-limits'
+import { boxHelpers, CELLS_PER_HELPER, maxBoxRequests, maxCellSpanDeg, maxJobBoxRequests } from './box-limits'
 import { boxTask } from './box-task'
 import type { Env } from './env'
 import { sweepName, type SweepParams } from './sweep-params'
@@ -21,25 +22,42 @@ export { sweepName, type SweepParams } from './sweep-params'
 /** A finished answer is served this long (as long as its KV copy), then the box is swept again. */
 const RESULT_TTL_MS = TTL.mapFeaturesBbox * 1000
 
+/**
+ * The engine's settings for a box sweep, from the Worker's.
+ * @example new JobRunner(host, task, sweepEngineOptions(env))
+ */
+export function sweepEngineOptions(env: Env): Partial<EngineOptions> {
+  const helpers = boxHelpers(env)
+  return {
+    shards: shardSettings(env),
+    // A round's cells past this object's 6 connections go to helper objects, 6 each.
+    ...(helpers > 0 ? { helpers: { max: helpers, unitsPerHelper: CELLS_PER_HELPER } } : {}),
+    // A cell that fails after the client's retries fails the question at once, and a slice the
+    // budget ended with nothing done reports what the upstream kept answering.
+    maxUnitTries: 1,
+    maxStalls: 1,
+    attemptsPerRequest: 5,
+    maxRetryAfterInSliceSeconds: 30,
+    resultTtlMs: RESULT_TTL_MS,
+    // Tables are emptied 10 minutes after the answer stopped being served.
+    retainMs: RESULT_TTL_MS + 10 * 60_000,
+    // A waiting call answers 503 "still running" (Retry-After) after 5 minutes; the work goes on.
+    maxWaitMs: 5 * 60_000,
+  }
+}
+
 export class MapFeaturesSweep extends DurableObject<Env> {
   readonly runner: JobRunner<SweepParams, Cell>
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.MAP_FEATURES_SWEEP.getByName(name) as unknown as PartStub }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env), jobLimit: maxJobBoxRequests(env) }), {
-      shards: shardSettings(env),
-      // A cell that fails after the client's retries fails the question at once, and a slice the
-      // budget ended with nothing done reports what the upstream kept answering.
-      maxUnitTries: 1,
-      maxStalls: 1,
-      attemptsPerRequest: 5,
-      maxRetryAfterInSliceSeconds: 30,
-      resultTtlMs: RESULT_TTL_MS,
-      // Tables are emptied 10 minutes after the answer stopped being served.
-      retainMs: RESULT_TTL_MS + 10 * 60_000,
-      // A waiting call answers 503 "still running" (Retry-After) after 5 minutes; the work goes on.
-      maxWaitMs: 5 * 60_000,
-    })
+    const host = {
+      ctx,
+      settings: env,
+      part: (name: string) => env.MAP_FEATURES_SWEEP.getByName(name) as unknown as PartStub,
+      helper: (name: string) => env.MAP_FEATURES_SWEEP.getByName(name) as unknown as HelperStub,
+    }
+    this.runner = new JobRunner(host, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env), jobLimit: maxJobBoxRequests(env) }), sweepEngineOptions(env))
   }
 
   /**
@@ -58,8 +76,18 @@ export class MapFeaturesSweep extends DurableObject<Env> {
   }
 
   /** One part of a box split across objects (a box planned into many cells). */
-  runPart(name: string, params: SweepParams, units: string[], clientToken?: string, opts?: { maxRequests?: number }): Promise<PartAnswer> {
-    return this.runner.runPart(name, params, units, clientToken, opts)
+  async runPart(name: string, params: SweepParams, units: string[], clientToken?: string, opts: { maxRequests?: number } = {}): Promise<PartAnswer> {
+    const maxRequests = opts?.maxRequests
+    return this.runner.runPart(name, params, units, clientToken, { ...(maxRequests !== undefined ? { maxRequests } : {}), of: await this.#name(params, clientToken) })
+  }
+
+  /**
+   * A few cells of a sweep's round, run here for the sweep object (or part) that named this helper:
+   * their outcomes, stored by the caller, and this call's upstream counts.
+   */
+  async runUnits(name: string, params: SweepParams, units: string[], clientToken?: string, opts: { budget?: number } = {}): Promise<HelperAnswer> {
+    const budget = opts?.budget
+    return this.runner.runUnits(name, params, units, clientToken, { ...(budget !== undefined ? { budget } : {}), of: await this.#name(params, clientToken) })
   }
 
   progress(): Promise<JobProgress> {
