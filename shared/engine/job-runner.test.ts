@@ -13,7 +13,7 @@ import { problem } from '../problem/problem'
 import type { GraphClient } from '../upstream/client'
 import { UpstreamError, type UpstreamReason } from '../upstream/errors'
 import { subrequestBudget, type UpstreamSettings } from '../upstream/request-client'
-import { ENGINE_DEFAULTS, JobRunner, partName, type EngineOptions, type JobAnswer, type PartAnswer, type PartStub } from './job-runner'
+import { ENGINE_DEFAULTS, JobRunner, partName, type EngineOptions, type HelperStub, type JobAnswer, type PartAnswer, type PartStub } from './job-runner'
 import type { Task } from './task'
 
 const T0 = 1_700_000_000_000
@@ -131,6 +131,7 @@ const seen = { running: 0, peak: 0, answers: 0 }
 
 const sizesTask: Task<Params, Unit> = {
   async plan(p, upstream) {
+    if (p.given && p.plan === 'pair') return { ok: true, units: [...p.given.slice(0, -2).map((id, at) => ({ at, ids: [id] })), { at: p.given.length - 2, ids: p.given.slice(-2) }] }
     if (p.given) return { ok: true, units: p.given.map((id, at) => ({ at, ids: [id] })) }
     const res = await upstream.get<{ data: Array<{ id: string }> }>('/image_ids', { sequence_id: p.sequence_id })
     const all = res.data.map((d) => d.id)
@@ -221,6 +222,10 @@ interface Setup {
   parts?: boolean
   /** Stands between the coordinator and a part's runner. */
   wrapPart?: (name: string, stub: PartStub) => PartStub
+  /** Gives the runner helper objects (each a runner on its own storage), by name. */
+  helpers?: boolean
+  /** Stands between a slice and a helper's runner. */
+  wrapHelper?: (name: string, stub: HelperStub) => HelperStub
 }
 
 function setup(o: Setup = {}) {
@@ -233,7 +238,14 @@ function setup(o: Setup = {}) {
     const stub = p.runner as unknown as PartStub
     return o.wrapPart ? o.wrapPart(name, stub) : stub
   }
-  const make = (storage: SqliteStorage): Obj => ({ storage, runner: new JobRunner({ ctx: storage.state(), settings, ...(o.parts ? { part } : {}) }, task, o.options) })
+  const helpers = new Map<string, Obj>()
+  const helper = (name: string): HelperStub => {
+    let x = helpers.get(name)
+    if (!x) helpers.set(name, (x = make(new SqliteStorage())))
+    const stub = x.runner as unknown as HelperStub
+    return o.wrapHelper ? o.wrapHelper(name, stub) : stub
+  }
+  const make = (storage: SqliteStorage): Obj => ({ storage, runner: new JobRunner({ ctx: storage.state(), settings, ...(o.parts ? { part } : {}), ...(o.helpers ? { helper } : {}) }, task, o.options) })
   const main = make(new SqliteStorage())
   const all = () => [main, ...parts.values()]
 
@@ -276,6 +288,7 @@ function setup(o: Setup = {}) {
     settings,
     main,
     parts,
+    helpers,
     get runner() {
       return main.runner
     },
@@ -1573,5 +1586,180 @@ describe('JobRunner: parts', () => {
     await other.storage.fireAlarm(() => other.runner.alarm())
     expect(job(other)).toBeUndefined()
     expect(other.storage.alarm).toBeNull()
+  })
+})
+
+describe('JobRunner: helpers', () => {
+  /** A helper's calls as the slice makes them: name, units (their image ids) and budget; the most out at once. */
+  function recording(fail?: (name: string, call: number) => 'before' | 'after' | undefined) {
+    const calls: Array<{ name: string; ids: string[]; budget: number | undefined }> = []
+    const state = { out: 0, peak: 0 }
+    const wrapHelper = (name: string, stub: HelperStub): HelperStub => ({
+      runUnits: async (...a) => {
+        calls.push({ name: name.slice(name.indexOf('~')), ids: a[2].flatMap((u) => (JSON.parse(u) as Unit).ids), budget: a[4]?.budget })
+        const how = fail?.(name, calls.filter((c) => name.endsWith(c.name)).length)
+        state.peak = Math.max(state.peak, ++state.out)
+        try {
+          if (how === 'before') throw new TypeError('gone')
+          const r = await stub.runUnits(...a)
+          if (how === 'after') throw new TypeError('gone')
+          return r
+        } finally {
+          state.out--
+        }
+      },
+    })
+    return { calls, state, wrapHelper }
+  }
+  const twenty = { sequence_id: '-', given: ids(...range(1, 20)) }
+  const sorted = (xs: string[]) => xs.slice().sort()
+  const everyImageOnce = () => sorted(range(1, 20).map((n) => `/i${n}`))
+
+  it('runs six units itself first, hands the rest to helpers in groups of at most unitsPerHelper, at most max at once', async () => {
+    const r = recording()
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 2, unitsPerHelper: 3 } } })
+    graph.hold()
+    const work = h.runner.run('sizes:twenty', twenty)
+    await h.idle()
+    // Held upstream: six of the slice's own, two groups of three; nothing more starts.
+    expect(r.calls).toStrictEqual([
+      { name: '~h0', ids: ids(7, 8, 9), budget: 6 },
+      { name: '~h1', ids: ids(10, 11, 12), budget: 6 },
+    ])
+    expect(sorted(graph.paths())).toStrictEqual(sorted(range(1, 12).map((n) => `/i${n}`)))
+    expect(graph.inFlight).toBe(12)
+    graph.release()
+    expect(await h.drive(work)).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 20))), requests: 20 })
+    expect(sorted(graph.paths())).toStrictEqual(everyImageOnce())
+    expect(r.state.peak).toBe(2)
+    expect(r.calls.every((c) => c.ids.length <= 3 && (c.name === '~h0' || c.name === '~h1'))).toBe(true)
+    // Each helper call has a slice row of its own: every row one object's, within 6 connections.
+    const rows = runSlices(h)
+    expect(rows.length).toBe(1 + r.calls.length)
+    expect(rows.reduce((n, s) => n + s.attempts, 0)).toBe(20)
+    expect(rows.reduce((n, s) => n + s.units, 0)).toBe(20)
+    expect(Math.max(...rows.map((s) => s.inFlightPeak))).toBe(6)
+    expect(await h.runner.progress()).toMatchObject({ state: 'done', done: 20, total: 20, pending: 0, requests: 20 })
+  })
+
+  it('gives the children of a split unit to a helper as soon as its group answers, while its peers are still out', async () => {
+    const r = recording()
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 4, unitsPerHelper: 6 } } })
+    graph.hold()
+    const work = h.runner.run('sizes:pair', { ...twenty, plan: 'pair' })
+    await h.idle()
+    // The pair (i19, i20) splits without a request: its two children go out before anything answered.
+    expect(r.calls).toStrictEqual([
+      { name: '~h0', ids: ids(7, 8, 9, 10, 11, 12), budget: 12 },
+      { name: '~h1', ids: ids(13, 14, 15, 16, 17, 18), budget: 12 },
+      { name: '~h2', ids: ids(19, 20), budget: 2 },
+      { name: '~h2', ids: ids(19, 20), budget: 4 },
+    ])
+    expect(sorted(graph.paths())).toStrictEqual(everyImageOnce())
+    graph.release()
+    expect(await h.drive(work)).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 20))), requests: 20 })
+    expect(await h.runner.progress()).toMatchObject({ done: 21, total: 21 })
+  })
+
+  it('counts the helpers’ attempts against the job’s bound: a retry in a helper ends the job at the bound, never past it', async () => {
+    const r = recording()
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 4, unitsPerHelper: 6 } } })
+    graph.script.set('/i7', [{ status: 500 }])
+    const out = await h.run('sizes:bound', twenty, undefined, { maxRequests: 20 })
+    expect(out).toStrictEqual({ ok: false, problem: problem('box_too_costly', 'needs 21 after 20', { limit: 20, needed_at_least: 21 }), requests: 20 })
+    // 15 attempts of its own, the 5 the bound leaves to one helper (i7's retry did not fit it).
+    expect(r.calls).toStrictEqual([{ name: '~h0', ids: ids(7, 8, 9, 10, 11), budget: 5 }])
+    expect(graph.calls).toHaveLength(20)
+    expect(h.runner.store.spent().requests).toBe(20)
+    expect(unitTries(h, '6+1')).toStrictEqual({ tries: 0, state: 'pending' })
+  })
+
+  it('leaves the units of a helper that throws pending for the next slice: each asked once, the answer whole', async () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const r = recording((name, call) => (name.endsWith('~h1') && call === 1 ? 'before' : undefined))
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 2, unitsPerHelper: 3 } } })
+    const out = await h.run('sizes:throws', twenty)
+    // Its attempts are not known: its whole budget (6) counts, so the bound can never be passed.
+    expect(out).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 20))), requests: 26 })
+    expect(sorted(graph.paths())).toStrictEqual(everyImageOnce())
+    expect(r.calls[1]).toStrictEqual({ name: '~h1', ids: ids(10, 11, 12), budget: 6 })
+    expect(log.mock.calls).toStrictEqual([['job engine: a helper failed', 'TypeError']])
+    expect(runSlices(h).filter((s) => s.units > 0).length).toBeGreaterThan(1)
+  })
+
+  it('stores a unit once when a helper ran it but its answer was lost: asked again, one result', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const r = recording((name, call) => (name.endsWith('~h0') && call === 1 ? 'after' : undefined))
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 2, unitsPerHelper: 3 } } })
+    const out = await h.run('sizes:lost', twenty)
+    expect(out).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 20))), requests: 26 })
+    expect(sorted(graph.paths())).toStrictEqual(sorted([...everyImageOnce(), '/i7', '/i8', '/i9']))
+    expect(storageRow(h.storage, "SELECT count(*) AS n FROM units WHERE state = 'done'")).toStrictEqual({ n: 20 })
+  })
+
+  it('treats a unit that fails in a helper as a local failure: the task’s problem names it', async () => {
+    const r = recording()
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 2, unitsPerHelper: 3 } } })
+    graph.script.set('/i8', [notFound('i8')])
+    const out = await h.run('sizes:fails', twenty)
+    expect(out).toMatchObject({ ok: false, problem: problem('upstream_error', 'unit 7: not_found (server)'), headers: { 'x-reason': 'not_found' } })
+    expect(unitTries(h, '7+1')).toStrictEqual({ tries: 1, state: 'failed' })
+    expect(r.calls[0]).toStrictEqual({ name: '~h0', ids: ids(7, 8, 9), budget: 6 })
+  })
+
+  it('tries a unit that failed transiently in a helper again in a later slice, one try spent', async () => {
+    const r = recording()
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 2, unitsPerHelper: 3 } } })
+    graph.script.set('/i8', [{ status: 500 }, { status: 500 }, { status: 500 }])
+    const out = await h.run('sizes:transient', twenty)
+    expect(out).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 20))), requests: 23 })
+    expect(unitTries(h, '7+1')).toStrictEqual({ tries: 1, state: 'done' })
+    expect(graph.paths().filter((p) => p === '/i8')).toHaveLength(4)
+    expect(r.calls[0]).toStrictEqual({ name: '~h0', ids: ids(7, 8, 9), budget: 6 })
+  })
+
+  it('uses no helper when the option is absent or its host has none (today’s six at a time)', async () => {
+    for (const h of [setup({ helpers: true, settings: { SUBREQUEST_BUDGET: '30' } }), setup({ settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 2, unitsPerHelper: 3 } } })]) {
+      graph = new FakeGraph()
+      vi.stubGlobal('fetch', graph.fetch)
+      expect(await h.run('sizes:alone', twenty)).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 20))), requests: 20 })
+      expect(h.helpers.size).toBe(0)
+      expect(graph.peak).toBe(6)
+    }
+  })
+
+  it('runs units as a helper only under a helper’s name of its question, within the budget it is given', async () => {
+    const h = setup()
+    const refused = { ok: false, problem: problem('invalid_parameter', 'The helper’s name, units or budget are not valid.'), requests: 0 }
+    const unit = JSON.stringify({ at: 0, ids: ['i1'] })
+    const of = 'sizes:s3'
+    for (const [name, units, budget] of [
+      ['sizes:s3', [unit], undefined],
+      ['sizes:s3#1/2', [unit], undefined],
+      ['other:s3~h0', [unit], undefined],
+      ['sizes:s3~h0x', [unit], undefined],
+      ['sizes:s3~h0', [], undefined],
+      ['sizes:s3~h0', ['{'], undefined],
+      ['sizes:s3~h0', [1], undefined],
+      ['sizes:s3~h0', Array(65).fill(unit), undefined],
+      ['sizes:s3~h0', [unit], 0],
+      ['sizes:s3~h0', [unit], 1.5],
+    ] as Array<[string, string[], number | undefined]>) {
+      expect(await h.runner.runUnits(name, { sequence_id: 's3' }, units, undefined, { of, ...(budget !== undefined ? { budget } : {}) })).toStrictEqual(refused)
+    }
+    expect(graph.calls).toHaveLength(0)
+    const two = [unit, JSON.stringify({ at: 1, ids: ['i2'] }), JSON.stringify({ at: 2, ids: ['i1', 'i3'] })]
+    expect(await h.runner.runUnits('sizes:s3#2/4~h3', { sequence_id: 's3' }, two, undefined, { of, budget: 1 })).toStrictEqual({
+      ok: true,
+      outcomes: [{ result: JSON.stringify(size(1)) }, { skipped: true }, { skipped: true }],
+      counts: { requests: 1, attempts: 1, retries: 0, inFlightPeak: 1 },
+    })
+    graph.script.set('/i2', [notFound('i2')])
+    expect(await h.runner.runUnits('sizes:s3~h0', { sequence_id: 's3' }, two, undefined, { of })).toMatchObject({
+      ok: true,
+      outcomes: [{ result: JSON.stringify(size(1)) }, { error: { reason: 'not_found', status: 400, graphCode: 100 } }, { children: [JSON.stringify({ at: 2, ids: ['i1'] }), JSON.stringify({ at: 3, ids: ['i3'] })] }],
+    })
+    // It keeps nothing: the calling slice stores the outcomes.
+    expect(h.runner.store.job()).toBeUndefined()
   })
 })

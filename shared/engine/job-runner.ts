@@ -624,9 +624,11 @@ export class JobRunner<P, U> {
       away.free.sort((x, y) => x - y)
       away.reserved -= b
       const outcomes = answer?.ok && Array.isArray(answer.outcomes) && answer.outcomes.length === units.length && validCounts(answer.counts) ? answer.outcomes : undefined
-      const c = outcomes && answer?.ok ? answer.counts : NO_COUNTS
-      // No answer: what it spent is unknown, so its whole budget counts against this slice's share of the bound.
-      away.attempts += outcomes ? c.attempts : answer && !answer.ok ? answer.requests : b
+      // A refusal says what it spent; no answer (or one that is not a helper's): what it spent is
+      // unknown, so its whole budget counts, stored too, and the bound is never passed.
+      const refused = answer && !answer.ok && Number.isInteger(answer.requests) && answer.requests >= 0 ? answer.requests : undefined
+      const c = outcomes && answer?.ok ? answer.counts : { ...NO_COUNTS, attempts: refused ?? b }
+      away.attempts += c.attempts
       try {
         units.forEach((unit, i) => {
           const o = outcomes?.[i]
