@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: upstream requests and wall time of mly-edge against the FAQ's method, both run
- * in this process against the Graph API stand-in with injected latency. Not a test: it prints ratios
- * against baselines measured in the same run.
+ * `npm run bench`: upstream requests, rounds, wall time, peak memory and quota cost of mly-edge
+ * against the FAQ's method, both run in this process against the Graph API stand-in with injected
+ * latency. Not a test: it prints ratios against baselines and bounds measured in the same run.
+ *
+ * `BENCH_CASES=city,boxes` runs only those groups (boxes, city, sequences, expansion,
+ * feature-images, feature-detections); `BENCH_FAQ=0` skips the FAQ runs (counted only).
+ * A group whose part is missing (a stand-in config key, a route) prints "n/a" and why.
  */
 import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
 import { createTestHarness } from 'wrangler'
+import { cellRounds, connectionsWith, roundAwareBound, quotaAnswersPerMinute, tomlVar, workerdPids, RssSampler } from './measures.mjs'
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
 process.env.WRANGLER_SEND_METRICS ??= 'false'
@@ -15,15 +21,29 @@ const tileCover = require('@mapbox/tile-cover')
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50)
 /** Runs of ours per case (each a new question, so neither KV nor a finished sweep answers it); the median is reported. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
+/** Runs of ours for the city (each sweeps 60,000 features). */
+const CITY_RUNS = Number(process.env.BENCH_CITY_RUNS ?? 3)
 const JITTER_MS = Number(process.env.BENCH_JITTER_MS ?? 10)
+const CASES = new Set((process.env.BENCH_CASES ?? 'boxes,city,sequences,expansion,feature-images,feature-detections').split(',').map((s) => s.trim()))
+const RUN_FAQ = process.env.BENCH_FAQ !== '0'
 const CONNECTIONS = 6 // the Workers limit on fetches awaiting headers per invocation
+/** Images of the crowd feature in the feature-images and map-feature detections cases. */
+const CROWD = Number(process.env.BENCH_CROWD ?? 1000)
 const TOKEN = 'MLY|4242424242|0123456789abcdef0123456789abcdef'
 // The gateway binds every task Worker and the jobs Worker, and the task Workers take their upstream
 // permits from the quota governor: all must run (the gateway first: it is the one listened on).
 const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'feature-images', 'jobs']
+const UPSTREAM_CAP = 2000
 
+// The product's settings, as its wrangler.toml files set them (the bound and the floors follow them).
+const BOX_HELPERS = Number(tomlVar('workers/map-features/wrangler.toml', 'BOX_HELPERS') ?? 0)
+const batchIds = (worker) => Number(tomlVar(`workers/${worker}/wrangler.toml`, 'BATCH_IDS') ?? 100)
+const MANY = connectionsWith(BOX_HELPERS)
+
+const sandboxBefore = new Set(workerdPids())
 const sandbox = createTestHarness({ workers: [{ configPath: 'test/stand-in/wrangler.toml' }] })
 const { url: upstream } = await sandbox.listen()
+const sandboxPids = new Set(workerdPids().filter((p) => !sandboxBefore.has(p)))
 const system = createTestHarness({
   workers: [
     { configPath: 'wrangler.toml' },
@@ -34,12 +54,15 @@ const system = createTestHarness({
   ],
 })
 const { url: gateway } = await system.listen()
+// The product's workerd: every isolate of the system (gateway, task Workers, their objects) runs in it.
+const productPids = workerdPids().filter((p) => !sandboxPids.has(p) && !sandboxBefore.has(p))
+const rss = new RssSampler(productPids)
 
 // The baseline gets a retry on a dropped local socket, so it is measured, not crashed.
 const up = async (path, init, tries = 3) => {
   try {
     const res = await fetch(new URL(path, upstream), { ...init, headers: { authorization: `OAuth ${TOKEN}`, ...init?.headers } })
-    if (!res.ok) throw new Error(`${path} → ${res.status}`)
+    if (!res.ok) throw new Error(`${path} → ${res.status} ${(await res.text()).slice(0, 200)}`)
     return await res.json()
   } catch (e) {
     if (tries <= 1 || !(e instanceof TypeError)) throw e
@@ -47,18 +70,28 @@ const up = async (path, init, tries = 3) => {
   }
 }
 const control = (path, body) => up(path, body ? { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : undefined)
-const requestsSoFar = async () => (await control('/__sandbox/stats')).requests
+const stats = () => control('/__sandbox/stats')
 
 const world = await control('/__sandbox/truth/world')
 await control('/__sandbox/config', { latencyMs: LATENCY_MS, jitterMs: JITTER_MS })
 const district = (part) => world.districts.find((d) => d.name.includes(part))
 const sequence = (n) => world.sequences.find((s) => s.length === n)
 
+/** Stand-in requests by route between two stats snapshots, and the last URLs (up to 500 kept). */
+function delta(a, b) {
+  const byRoute = Object.fromEntries(Object.keys(b.byRoute).map((k) => [k, b.byRoute[k] - (a.byRoute[k] ?? 0)]))
+  const requests = b.requests - a.requests
+  return { requests, byRoute, urls: requests > 0 && requests <= b.urls.length ? b.urls.slice(-requests) : null }
+}
+
 async function measure(fn) {
-  const r0 = await requestsSoFar()
+  const s0 = await stats()
+  rss.start()
   const t0 = performance.now()
   const out = await fn()
-  return { ...out, seconds: (performance.now() - t0) / 1000, requests: (await requestsSoFar()) - r0 }
+  const seconds = (performance.now() - t0) / 1000
+  const memoryMb = rss.stop()
+  return { ...out, seconds, memoryMb, ...delta(s0, await stats()) }
 }
 
 const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x))
@@ -71,19 +104,50 @@ function tileBbox([x, y, z]) {
   const lat = (y) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / 2 ** z))) * 180) / Math.PI
   return [lon(x), lat(y + 1), lon(x + 1), lat(y)]
 }
+/** The FAQ's z18 tiles of a box (wrapped and deduped near 180, as mercantile would). */
+function faqTiles(bbox) {
+  const tiles = new Map()
+  for (const half of halves(bbox)) {
+    for (const [x, y, z] of tileCover.tiles(polygon(half), { min_zoom: 18, max_zoom: 18 })) tiles.set(`${x % 2 ** z}/${y}`, [x % 2 ** z, y, z])
+  }
+  return [...tiles.values()]
+}
 
 /** The FAQ: every z18 tile of the box, one request each, one after another; whatever fits in 2000. */
 async function faqBox(bbox) {
   const ids = new Set()
-  for (const half of halves(bbox)) {
-    // tile-cover can also hand back x past the world's edge near 180: wrap and dedupe, as mercantile would.
-    const tiles = new Map(tileCover.tiles(polygon(half), { min_zoom: 18, max_zoom: 18 }).map(([x, y, z]) => [`${x % 2 ** z}/${y}`, [x % 2 ** z, y, z]]))
-    for (const tile of tiles.values()) {
-      const q = new URLSearchParams({ bbox: tileBbox(tile).join(','), fields: 'id,geometry', limit: '2000' })
-      for (const f of (await up(`/map_features?${q}`)).data) if (inBox(f.geometry.coordinates, bbox)) ids.add(f.id)
-    }
+  for (const tile of faqTiles(bbox)) {
+    const q = new URLSearchParams({ bbox: tileBbox(tile).join(','), fields: 'id,geometry', limit: String(UPSTREAM_CAP) })
+    for (const f of (await up(`/map_features?${q}`)).data) if (inBox(f.geometry.coordinates, bbox)) ids.add(f.id)
   }
   return { ids }
+}
+
+/**
+ * The FAQ's z18 tiles of a box counted, not run, and what they would lose: in every tile holding
+ * more than 2000 of the given points, the points past 2000 (a point on a tile edge is counted in
+ * each tile it touches, so this is the loss of the interior ones).
+ */
+function faqBoxCounted(bbox, points) {
+  const tiles = faqTiles(bbox)
+  const n = 2 ** 18
+  const perTile = new Map()
+  for (const [lon, lat] of points) {
+    const x = Math.floor(((lon + 180) / 360) * n)
+    const r = (lat * Math.PI) / 180
+    const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)
+    const key = `${x}/${y}`
+    perTile.set(key, (perTile.get(key) ?? 0) + 1)
+  }
+  let lost = 0
+  let over = 0
+  for (const count of perTile.values()) {
+    if (count > UPSTREAM_CAP) {
+      lost += count - UPSTREAM_CAP
+      over++
+    }
+  }
+  return { requests: tiles.length, lost, over }
 }
 
 /** The FAQ: the sequence's image ids, then one detections request per image, one after another. */
@@ -97,59 +161,217 @@ async function faqSequence(id) {
 async function ours(path) {
   const res = await fetch(new URL(path, gateway))
   const body = await res.json()
-  if (res.status !== 200) throw new Error(`${path} → ${res.status} ${JSON.stringify(body).slice(0, 300)}`)
+  if (res.status !== 200) throw new Error(`${path.split('?')[0]} → ${res.status} ${body.title ?? ''}: ${String(body.detail ?? JSON.stringify(body)).split('; ')[0].slice(0, 200)}`)
   return body
 }
 
 /**
- * Ours, RUNS times, each a new question (`variant(k)`), one after another: the run with the
- * median time, and how far the others spread. Every run must be complete.
+ * Ours, `runs` times, each a new question (`variant(k)`), one after another: the run with the
+ * median time, how far the others spread, and the most memory any run took. Every run must be complete.
  */
-async function median(variant, complete) {
-  const runs = []
-  for (let k = 0; k < RUNS; k++) {
+async function median(variant, complete, runs = RUNS, before = async () => {}) {
+  const done = []
+  for (let k = 0; k < runs; k++) {
+    await before(k)
     const run = await measure(() => variant(k))
     if (!complete(run, k)) throw new Error(`run ${k} of ours is not complete`)
-    runs.push(run)
+    done.push(run)
   }
-  runs.sort((a, b) => a.seconds - b.seconds)
-  const mid = runs[Math.floor(runs.length / 2)]
-  return { ...mid, spread: [runs[0].seconds, runs.at(-1).seconds], requestsSeen: [...new Set(runs.map((r) => r.requests))] }
+  done.sort((a, b) => a.seconds - b.seconds)
+  const mid = done[Math.floor(done.length / 2)]
+  return {
+    ...mid,
+    spread: [done[0].seconds, done.at(-1).seconds],
+    requestsSeen: [...new Set(done.map((r) => r.requests))].sort((a, b) => a - b),
+    memoryMb: Math.max(...done.map((r) => r.memoryMb)),
+  }
 }
 /** The box grown north by k nanodegrees: another question (object, cache key), the same features. */
 const nudged = ([w, s, e, n], k) => [w, s, e, n + k * 1e-9]
 /** Detection fields of run k: always id, value and geometry, like the FAQ, plus others to make each run a new question. */
 const FIELDS = ['id,value,geometry', 'value,geometry,created_at', 'value,geometry,image', 'value,geometry,created_at,image', 'id,value,geometry,image']
 
+/** The measured round trip: a capped (2000-feature) `/map_features` request to the stand-in, alone; the median of `n`. */
+const roundTrips = []
+async function measureRoundTrip(n = 5) {
+  const q = new URLSearchParams({ bbox: world.denseTile.bbox.join(','), fields: 'id,object_value,geometry', limit: String(UPSTREAM_CAP) })
+  const times = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    const body = await up(`/map_features?${q}`)
+    times.push(performance.now() - t0)
+    if (body.data.length !== UPSTREAM_CAP) throw new Error(`the round-trip probe got ${body.data.length} features, not a capped answer`)
+  }
+  roundTrips.push(...times)
+  times.sort((a, b) => a - b)
+  return times[Math.floor(n / 2)]
+}
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
 // Warm-up, not measured: the first request to each Worker and Durable Object class pays for
 // starting its isolate. A tiny box elsewhere, and the 50-image sequence with other fields (another
 // question: other objects, another cache key), touch every path measured below.
 await ours('/v1/map-features?bbox=13.02,55.62,13.021,55.621')
 await ours(`/v1/sequences/${sequence(50).id}/detections?fields=created_at`)
+const roundTripStartMs = await measureRoundTrip()
+const idleRssMb = rss.now()
+console.error(`round trip ${roundTripStartMs.toFixed(1)} ms (capped /map_features, median of 5); product workerd ${productPids.join(',') || 'not found'} at ${idleRssMb.toFixed(0)} MB RSS`)
 
+/**
+ * Each row: label, size, mine (the median run: requests, seconds, memoryMb, byRoute), faq
+ * ({requests, seconds, ran}), complete, floor (least requests; `floorWhy`), rounds (cells per
+ * round of the median run), or `na` (why the case could not run).
+ */
 const rows = []
-for (const [label, d] of [['sparse suburb', district('sparse')], ['dense district', district('dense')], ['across the antimeridian', district('antimeridian')]]) {
-  const truth = new Set((await control(`/__sandbox/truth/map_features?bbox=${d.bbox.join(',')}`)).ids)
-  const truths = await Promise.all(Array.from({ length: RUNS }, async (_, k) => new Set((await control(`/__sandbox/truth/map_features?bbox=${nudged(d.bbox, k).join(',')}`)).ids)))
-  const mine = await median(
-    async (k) => ({ ids: new Set((await ours(`/v1/map-features?bbox=${nudged(d.bbox, k).join(',')}`)).features.map((f) => f.id)) }),
-    (run, k) => sameSet(run.ids, truths[k]) && sameSet(truths[k], truth),
-  )
-  const faq = await measure(() => faqBox(d.bbox))
-  console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s; FAQ ${faq.requests} requests ${faq.seconds.toFixed(2)} s`)
-  rows.push({ label: `box: ${label}`, size: `${truth.size} features`, mine, faq, complete: [sameSet(mine.ids, truth), sameSet(faq.ids, truth)], floor: Math.ceil(truth.size / 2000) })
+async function guarded(label, size, fn) {
+  try {
+    rows.push({ label, size, ...(await fn()) })
+  } catch (e) {
+    console.error(`${label}: n/a, ${e.message}`)
+    rows.push({ label, size, na: String(e.message).split('\n')[0].slice(0, 200) })
+  } finally {
+    console.error(`  product workerd RSS now: ${rss.perPid().map((p) => `${p.pid} ${p.mb.toFixed(0)} MB`).join(', ')}`)
+  }
 }
-for (const n of [50, 1250]) {
-  const s = sequence(n)
-  const mine = await median(async (k) => ({ count: (await ours(`/v1/sequences/${s.id}/detections?fields=${FIELDS[k % FIELDS.length]}`)).image_ids.length }), (run) => run.count === n)
-  const faq = await measure(() => faqSequence(s.id))
-  console.error(`sequence ${n}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s; FAQ ${faq.requests} requests ${faq.seconds.toFixed(2)} s`)
-  rows.push({ label: `sequence: ${n} images`, size: `${n} images`, mine, faq, complete: [mine.count === n, faq.count === n], floor: n + 1 })
+/** The stand-in config patch, or an error naming the part that is missing. */
+async function configure(patch, owner) {
+  try {
+    await control('/__sandbox/config', patch)
+  } catch (e) {
+    throw new Error(`the stand-in takes no ${Object.keys(patch).join(', ')} (${owner}): ${e.message.slice(0, 80)}`)
+  }
 }
 
-const f = (x, d = 2) => x.toFixed(d)
+/** A box case: ours RUNS times (nudged), the FAQ once (or counted). */
+async function boxCase(label, d, { runs = RUNS, faqRun = RUN_FAQ } = {}) {
+  await guarded(`box: ${label}`, '', async () => {
+    const truth = new Set((await control(`/__sandbox/truth/map_features?bbox=${d.bbox.join(',')}`)).ids)
+    const truths = await Promise.all(Array.from({ length: runs }, async (_, k) => new Set((await control(`/__sandbox/truth/map_features?bbox=${nudged(d.bbox, k).join(',')}`)).ids)))
+    let points = []
+    const mine = await median(
+      async (k) => {
+        const body = await ours(`/v1/map-features?bbox=${nudged(d.bbox, k).join(',')}`)
+        if (k === 0) points = body.features.map((f) => f.geometry.coordinates)
+        return { ids: new Set(body.features.map((f) => f.id)) }
+      },
+      (run, k) => sameSet(run.ids, truths[k]) && sameSet(truths[k], truth),
+      runs,
+    )
+    const rounds = mine.urls ? cellRounds(mine.urls.filter((u) => new URL(u).pathname === '/map_features').map((u) => new URL(u).searchParams.get('bbox').split(',').map(Number))) : null
+    let faq
+    if (faqRun) {
+      const run = await measure(() => faqBox(d.bbox))
+      faq = { requests: run.requests, seconds: run.seconds, ran: true, complete: sameSet(run.ids, truth) }
+    } else {
+      const counted = faqBoxCounted(d.bbox, points)
+      faq = { requests: counted.requests, ran: false, complete: counted.lost === 0, lost: counted.lost, over: counted.over }
+    }
+    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s, rounds ${rounds?.join('+')}; FAQ ${faq.requests} requests${faq.ran ? ` ${faq.seconds.toFixed(2)} s` : ' (counted)'}`)
+    return { size: `${truth.size} features`, mine, faq, complete: [sameSet(mine.ids, truth), faq.complete], floor: Math.ceil(truth.size / UPSTREAM_CAP), floorWhy: 'features / 2000', rounds }
+  })
+}
+
+/** Rounds of a fan-out read from its requests by route, in dependency order (a probe batch is not told apart). */
+const roundsByRoute = (byRoute, order) => order.map((routes) => routes.reduce((a, r) => a + (byRoute[r] ?? 0), 0)).filter((n) => n > 0)
+
+let faqSequence1250
+async function sequenceCase(label, n, { expansion } = {}) {
+  await guarded(`sequence: ${n} images${label}`, `${n} images`, async () => {
+    const s = sequence(n)
+    if (expansion) await configure({ detectionsExpansion: expansion }, 'H1')
+    try {
+      const mine = await median(async (k) => ({ count: (await ours(`/v1/sequences/${s.id}/detections?fields=${FIELDS[(k + (expansion === 'expand' ? 2 : 0)) % FIELDS.length]}`)).image_ids.length }), (run) => run.count === n)
+      let faq = n === 1250 ? faqSequence1250 : undefined
+      if (!faq) {
+        if (RUN_FAQ) {
+          const run = await measure(() => faqSequence(s.id))
+          faq = { requests: run.requests, seconds: run.seconds, ran: true, complete: run.count === n }
+        } else faq = { requests: n + 1, ran: false, complete: true }
+        if (n === 1250) faqSequence1250 = faq
+      }
+      const batch = batchIds('sequence-detections')
+      // Expanded: the id list, then batches of ids; ids only: the id list, then one detections request per image.
+      const floor = expansion === 'expand' ? 1 + Math.ceil(n / batch) : n + 1
+      const rounds = roundsByRoute(mine.byRoute, [['image_ids'], ['images'], ['detections', 'entity']])
+      console.error(`sequence ${n}${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s, rounds ${rounds.join('+')}; FAQ ${faq.requests} requests`)
+      return { mine, faq, complete: [true, faq.complete], floor, floorWhy: expansion === 'expand' ? `1 + ceil(${n} / BATCH_IDS ${batch})` : `1 + ${n}`, rounds }
+    } finally {
+      if (expansion) await control('/__sandbox/config', { detectionsExpansion: null }).catch(() => {})
+    }
+  })
+}
+
+/**
+ * A crowd case: one map feature seen in about CROWD images (run k asks the crowd of CROWD + k, new
+ * ids, so no cache answers it), through `path(featureId)`; `count(body)` must equal the upstream's.
+ */
+async function crowdCase(label, worker, planRoute, path, count, upstreamCount) {
+  await guarded(label, `${CROWD} images`, async () => {
+    const sizes = Array.from({ length: RUNS }, (_, k) => CROWD + k)
+    const expected = []
+    for (const size of sizes) {
+      await configure({ crowd: { count: size } }, 'stand-in crowd')
+      expected.push(await upstreamCount(`8${String(size).padStart(14, '0')}`))
+    }
+    const mine = await median(
+      async (k) => ({ count: count(await ours(path(`8${String(sizes[k]).padStart(14, '0')}`))) }),
+      (run, k) => run.count === expected[k] && expected[k] === sizes[k],
+      RUNS,
+      (k) => configure({ crowd: { count: sizes[k] } }, 'stand-in crowd'),
+    )
+    const batch = batchIds(worker)
+    const n = CROWD
+    // The plan (one request: the feature's images, or its detections), the batch reads, then ids asked alone.
+    const rest = { ...mine.byRoute, [planRoute]: (mine.byRoute[planRoute] ?? 0) - 1 }
+    const rounds = [1, ...roundsByRoute(rest, [['images'], ['entity', 'detections']])]
+    const faq = { requests: 1 + n, ran: false, complete: true }
+    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s, rounds ${rounds.join('+')}`)
+    return { mine, faq, complete: [true, true], floor: 1 + Math.ceil(n / batch), floorWhy: `1 + ceil(${n} / BATCH_IDS ${batch})`, rounds, perRun: true }
+  })
+  await control('/__sandbox/config', { crowd: null }).catch(() => {})
+}
+
+if (CASES.has('boxes')) {
+  for (const [label, d] of [['sparse suburb', district('sparse')], ['dense district', district('dense')], ['across the antimeridian', district('antimeridian')]]) await boxCase(label, d)
+}
+if (CASES.has('city')) {
+  const city = world.districts.find((d) => d.name === 'city')
+  if (!city) rows.push({ label: 'box: city', size: '', na: 'the stand-in has no city district' })
+  // The FAQ's tiles of the city are some 30,000 requests (half an hour at 60 ms): counted, not run.
+  else await boxCase('city', city, { runs: CITY_RUNS, faqRun: false })
+}
+if (CASES.has('sequences')) await sequenceCase('', 50)
+if (CASES.has('expansion')) {
+  await sequenceCase(', upstream expands detections', 1250, { expansion: 'expand' })
+  await sequenceCase(', upstream gives detection ids only', 1250, { expansion: 'ids' })
+}
+if (CASES.has('feature-images')) {
+  await crowdCase(
+    'feature images',
+    'feature-images',
+    'entity',
+    (id) => `/v1/map-features/${id}/images`,
+    (body) => body.images.length,
+    async (id) => (await up(`/${id}?fields=images`)).images.data.length,
+  )
+}
+if (CASES.has('feature-detections')) {
+  await crowdCase(
+    'map-feature detections',
+    'detection-geometry',
+    'detections',
+    (id) => `/v1/map-features/${id}/detections`,
+    (body) => body.detections.length,
+    async (id) => (await up(`/${id}/detections?fields=id`)).data.length,
+  )
+}
+const roundTripEndMs = await measureRoundTrip()
+const roundTripMs = medianOf(roundTrips)
+
+const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a')
+const na = (r, cols) => `| ${r.label} | ${r.size || 'n/a'} | n/a: ${r.na.replace(/\|/g, '/')} |${' |'.repeat(cols - 3)}`
 const lines = [
-  `Latency ${LATENCY_MS} ± ${JITTER_MS} ms injected per upstream request. Ours: the median of ${RUNS} runs (fastest–slowest in brackets), each a new question; the FAQ: one run.`,
+  `Latency ${LATENCY_MS} ± ${JITTER_MS} ms injected per upstream request. Ours: the median of ${RUNS} runs (the city: ${CITY_RUNS}; fastest–slowest in brackets), each a new question; the FAQ: one run, or counted where marked (not run: too long).`,
   `Lower bound = our requests / ${CONNECTIONS} connections × round trip,`,
   'with the injected latency (the issue\'s bound) and with the round trip the FAQ run measured here (its time / its requests:',
   'latency plus the stand-in\'s own CPU and HTTP on this machine).',
@@ -158,19 +380,48 @@ const lines = [
   '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
 ]
 for (const r of rows) {
+  if (r.na) {
+    lines.push(na(r, 16))
+    continue
+  }
   const bound = (r.mine.requests / CONNECTIONS) * (LATENCY_MS / 1000)
-  const rtt = r.faq.seconds / r.faq.requests
-  const measured = (r.mine.requests / CONNECTIONS) * rtt
+  const rtt = r.faq.ran ? r.faq.seconds / r.faq.requests : undefined
+  const measured = rtt ? (r.mine.requests / CONNECTIONS) * rtt : undefined
+  const faqSeconds = r.faq.ran ? f(r.faq.seconds) : 'not run'
+  const faqComplete = r.faq.ran ? (r.complete[1] ? 'yes' : 'no') : r.faq.lost > 0 ? `no (would lose ${r.faq.lost} in ${r.faq.over} tiles)` : r.faq.lost === 0 ? 'yes (counted)' : '(not run)'
   lines.push(
-    `| ${r.label} | ${r.size} | ${r.mine.requestsSeen.join('–')} | ${f(r.mine.seconds)} (${f(r.mine.spread[0])}–${f(r.mine.spread[1])}) | ${r.faq.requests} | ${f(r.faq.seconds)} | ${f(r.faq.requests / r.mine.requests, 1)}× | ${f(r.faq.seconds / r.mine.seconds, 1)}× | ${r.complete[0] ? 'yes' : 'NO'} / ${r.complete[1] ? 'yes' : 'no'} | ${r.floor} | ${f(r.mine.requests / r.floor)}× | ${f(bound)} | ${f(r.mine.seconds / bound)}× | ${f(rtt * 1000, 1)} | ${f(measured)} | ${f(r.mine.seconds / measured)}× |`,
+    `| ${r.label} | ${r.size} | ${r.mine.requestsSeen.join('–')} | ${f(r.mine.seconds)} (${f(r.mine.spread[0])}–${f(r.mine.spread[1])}) | ${r.faq.requests}${r.faq.ran ? '' : ' (counted)'} | ${faqSeconds} | ${f(r.faq.requests / r.mine.requests, 1)}× | ${r.faq.ran ? `${f(r.faq.seconds / r.mine.seconds, 1)}×` : 'n/a'} | ${r.complete[0] ? 'yes' : 'NO'} / ${faqComplete} | ${r.floor} | ${f(r.mine.requests / r.floor)}× | ${f(bound)} | ${f(r.mine.seconds / bound)}× | ${rtt ? f(rtt * 1000, 1) : 'n/a'} | ${measured ? f(measured) : 'n/a'} | ${measured ? `${f(r.mine.seconds / measured)}×` : 'n/a'} |`,
+  )
+}
+lines.push(
+  '',
+  `Rounds and the round-aware bound: a round is the requests that wait for no other answer of the case (a box: the cells at one depth of its splits, read from the \`/map_features\` URLs the stand-in saw; a fan-out: the plan, then the reads, by route). Round-aware bound = Σ over rounds r of ceil(cells_r / connections) × the measured round trip (a capped 2000-feature \`/map_features\` request to the stand-in alone, the median of 5 before the cases and 5 after: ${f(roundTripMs, 1)} ms; ${f(roundTripStartMs, 1)} ms before, ${f(roundTripEndMs, 1)} ms after), with ${MANY} connections (6 × (1 + BOX_HELPERS ${BOX_HELPERS}), what a box round holds with helper objects) and with 6 (one invocation). Peak memory: the RSS of the product's workerd processes (${productPids.length}, summed; workerd runs every isolate of the system in one process: gateway, task Workers, their Durable Objects, so this bounds any one isolate's share from above), sampled every 20 ms, peak during a run − the RSS just before it, the largest of the case's runs (idle: ${f(idleRssMb, 0)} MB). Answers per minute: the Mapillary app quota (search ${quotaAnswersPerMinute.SEARCH}/min for \`/map_features\` and \`/images\`, entity ${quotaAnswersPerMinute.ENTITY}/min for the rest) ÷ our requests per answer, the tighter budget named.`,
+  '',
+  '| case | ours: requests (search + entity) | FAQ: requests | lower bound | ours / lower bound | rounds: cells per round | ours: s | round-aware bound s (' + MANY + ' conn.) | ours / bound | round-aware bound s (6 conn.) | ours / bound (6) | peak memory MB | answers / min (limited by) |',
+  '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|',
+)
+for (const r of rows) {
+  if (r.na) {
+    lines.push(na(r, 13))
+    continue
+  }
+  const search = (r.mine.byRoute.map_features ?? 0) + (r.mine.byRoute.images ?? 0)
+  const entity = r.mine.requests - search
+  const rtt = roundTripMs / 1000
+  const many = r.rounds ? roundAwareBound(r.rounds, MANY, rtt) : NaN
+  const six = r.rounds ? roundAwareBound(r.rounds, CONNECTIONS, rtt) : NaN
+  const quota = quotaAnswersPerMinute({ search, entity })
+  lines.push(
+    `| ${r.label} | ${r.mine.requests} (${search} + ${entity}) | ${r.faq.requests}${r.faq.ran ? '' : ' (counted)'} | ${r.floor} (${r.floorWhy}) | ${f(r.mine.requests / r.floor)}× | ${r.rounds ? `${r.rounds.length}: ${r.rounds.join(' + ')}` : 'n/a (URLs not kept)'} | ${f(r.mine.seconds)} | ${f(many)} | ${f(r.mine.seconds / many)}× | ${f(six)} | ${f(r.mine.seconds / six)}× | ${f(r.mine.memoryMb, 1)} | ${Math.floor(quota.answers)} (${quota.limit}) |`,
   )
 }
 console.log(lines.join('\n'))
+rss.close()
 await Promise.allSettled([system.close(), sandbox.close()])
 
 // `npm run bench -- --readme`: the README's table is this run's, written between its markers.
 if (process.argv.includes('--readme')) {
-  const { readFileSync, writeFileSync } = await import('node:fs')
+  const { writeFileSync } = await import('node:fs')
   const readme = readFileSync('README.md', 'utf8')
   const start = '<!-- bench:start -->'
   const end = '<!-- bench:end -->'
