@@ -138,6 +138,17 @@ describe('readImages', () => {
     expect([...r.found.keys()].sort()).toEqual(ids)
   })
 
+  it('tells each smaller size as it is learned, even when the read then fails', async () => {
+    const up = upstream({ max: 30, refusal: '400' })
+    const told: number[] = []
+    const e = await failure(readImages(clientFor(up.fetch, { subrequestBudget: 1 }), idsOf(100), 'id', { batch: 100, onSmaller: (b) => told.push(b) }))
+    expect(e.reason).toBe('budget_exhausted')
+    expect(told).toEqual([50])
+    const again: number[] = []
+    await readImages(clientFor(up.fetch), idsOf(100), 'id', { batch: 100, onSmaller: (b) => again.push(b) })
+    expect(again).toEqual([50, 25])
+  })
+
   it('after a refusal, later chunks start at the smaller size (no chunk of the old size asked again)', async () => {
     const up = upstream({ max: 60, refusal: '400' })
     const r = await readImages(clientFor(up.fetch), idsOf(1000), 'id', { batch: 100 })

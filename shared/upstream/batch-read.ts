@@ -25,6 +25,16 @@ export function batchIdsSetting(env: { BATCH_IDS?: string }): number {
   return Number.isFinite(n) && n >= 1 ? Math.floor(n) : DEFAULT_BATCH_IDS
 }
 
+export interface ReadImagesOptions {
+  /** Ids per request to start with. */
+  batch: number
+  /**
+   * Told each time a refusal makes the chunks smaller, even when the read then fails (the budget
+   * ended): what a later read should start with (e.g. remembered with `rememberTraits`).
+   */
+  onSmaller?: (batch: number) => void
+}
+
 /** What {@link readImages} read. */
 export interface ImagesRead<T> {
   /** Each image the upstream answered, by its id (the asked id). */
@@ -53,7 +63,7 @@ export interface ImagesRead<T> {
  * const { found, absent, batch } = await readImages<{ id: string; thumb_original_url: string }>(client, ['1', '2'], 'id,thumb_original_url', { batch: 100 })
  * found.get('1') // { id: '1', thumb_original_url: 'https://…' }
  */
-export async function readImages<T extends { id: string }>(client: GraphClient, ids: Iterable<string>, fields: string, opts: { batch: number }): Promise<ImagesRead<T>> {
+export async function readImages<T extends { id: string }>(client: GraphClient, ids: Iterable<string>, fields: string, opts: ReadImagesOptions): Promise<ImagesRead<T>> {
   if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new RangeError('readImages: batch must be an integer ≥ 1')
   const asked = fields.split(',').includes('id') ? fields : `id,${fields}`
   const found = new Map<string, T>()
@@ -85,7 +95,10 @@ export async function readImages<T extends { id: string }>(client: GraphClient, 
       if (!(e instanceof UpstreamError) || e.paced || !REFUSALS.has(e.reason)) throw e
       // Smaller from now on: the chunks in flight at the old size will be refused too.
       const half = Math.ceil(chunk.length / 2)
-      batch = Math.min(batch, half)
+      if (half < batch) {
+        batch = half
+        opts.onSmaller?.(batch)
+      }
       pending.unshift(...chunk)
       return
     }
