@@ -127,3 +127,45 @@ export async function sweepBbox<F extends PointFeature>(
     pump()
   })
 }
+
+export interface RoundsResult<F> extends SweepResult<F> {
+  /** Cells asked per round: round r holds the children of round r − 1's capped cells. */
+  rounds: Cell[][]
+}
+
+/**
+ * The same sweep one round at a time: every cell of a round asked (all at once), then the
+ * children of its capped cells make the next round. A split waits for its parent's answer, so
+ * these rounds are the least number of dependent round trips the sweep can take; the bench's
+ * round-aware bound counts them (bench/measures.mjs reads them back from the cells asked).
+ * @example
+ * const { rounds } = await sweepRounds(box, upstream.fetch)
+ * rounds.map((r) => r.length) // e.g. [1, 7, 39, 88, 6]
+ */
+export async function sweepRounds<F extends PointFeature>(
+  b: Bbox,
+  fetchCell: (cellBbox: Bbox, signal: AbortSignal) => Promise<F[]>,
+  opts: JudgeOptions & Pick<SweepOptions, 'maxCellSpanDeg'> = {},
+): Promise<RoundsResult<F>> {
+  const judge: JudgeOptions = { cap: opts.cap, minCellDeg: opts.minCellDeg, denseShare: opts.denseShare }
+  const signal = new AbortController().signal
+  const rounds: Cell[][] = []
+  const found: F[] = []
+  const saturated: Cell[] = []
+  let round: Cell[] = planCells(b, { maxCellSpanDeg: opts.maxCellSpanDeg })
+  while (round.length > 0) {
+    rounds.push(round)
+    const answers = await Promise.all(round.map((cell) => fetchCell(cell.bbox, signal)))
+    const next: Cell[] = []
+    round.forEach((cell, i) => {
+      const out = judgeCell(cell, answers[i]!, b, judge)
+      if (out.kind === 'split') next.push(...out.children)
+      else {
+        found.push(...out.features)
+        if (out.kind === 'saturated') saturated.push(out.cell)
+      }
+    })
+    round = next
+  }
+  return { features: dedupeById(found), requests: rounds.reduce((a, r) => a + r.length, 0), saturated, rounds }
+}

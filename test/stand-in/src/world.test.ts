@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { bboxArea, judgeCell, MIN_CELL_DEG, planCells, UPSTREAM_CAP, type Cell } from '../../../shared/tiling'
+import { bboxArea, MIN_CELL_DEG, UPSTREAM_CAP } from '../../../shared/tiling'
 import { DEFAULT_MAX_BBOX_AREA } from '../../../workers/map-features/src/question'
 import { DEFAULT_MAX_BOX_REQUESTS } from '../../../workers/map-features/src/box-limits'
-import { sweepBbox } from '../../support/reference-sweep'
+import { sweepBbox, sweepRounds } from '../../support/reference-sweep'
+// @ts-expect-error: plain JavaScript, no declarations
+import { cellRounds } from '../../../bench/measures.mjs'
 import app from './index'
 import { buildWorld, CITY, featuresIn, getWorld, REAL_DETECTIONS, WORLD, type MapFeature } from './world'
 import { lonLatToTile, pointInBBox, tileBounds, type BBox } from './geo'
@@ -196,19 +198,15 @@ describe('the city', () => {
     const swept = await sweepBbox(box, fetchCell, { maxRequests: DEFAULT_MAX_BOX_REQUESTS })
     expect(swept.saturated).toEqual([])
     expect(swept.features.length).toBe(planned)
-    // Deep: some cell at least 8 cuts below the box (a side under 1/16 of the box's).
-    let deepest = 0
-    let level: Cell[] = planCells(box)
-    while (level.length > 0) {
-      const next: Cell[] = []
-      for (const cell of level) {
-        deepest = Math.max(deepest, box[3] - box[1] > 0 ? (box[2] - box[0]) / (cell.bbox[2] - cell.bbox[0]) : 0)
-        const out = judgeCell(cell, await fetchCell(cell.bbox), box)
-        if (out.kind === 'split') next.push(...out.children)
-      }
-      level = next
-    }
-    expect(deepest).toBeGreaterThanOrEqual(256)
+    // Deep: the dependent rounds reach cells a few hundred times narrower than the box.
+    n = 0
+    const { rounds, features } = await sweepRounds(box, fetchCell)
+    expect(features.length).toBe(planned)
+    const narrowest = Math.min(...rounds.flat().map((c) => c.bbox[2] - c.bbox[0]))
+    expect((box[2] - box[0]) / narrowest).toBeGreaterThanOrEqual(256)
+    // The bench reads a sweep's rounds back from the cells asked: that gives these rounds exactly.
+    expect(cellRounds(rounds.flat().map((c) => c.bbox))).toEqual(rounds.map((r) => r.length))
+    console.info(`city, round by round: ${rounds.map((r) => r.length).join(' + ')} cells`)
     console.info(`city: ${swept.requests} requests to sweep ${planned} features`)
   })
 })
