@@ -76,6 +76,7 @@ const HEADERS: Record<string, { description: string; schema: Record<string, unkn
   'RateLimit-Remaining': { description: 'Points left in this window (a cache miss costs more than a hit)', schema: { type: 'integer' } },
   'RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
   'WWW-Authenticate': { description: 'Bearer realm="mly-edge"', schema: { type: 'string' } },
+  Vary: { description: 'Accept: the same URL answers GeoJSON or a stream of records by the Accept header when format is absent', schema: { type: 'string' } },
 }
 
 const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] as const

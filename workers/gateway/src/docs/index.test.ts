@@ -12,7 +12,7 @@ describe('GET /openapi.json', () => {
     const doc = (await res.json()) as OpenApiDocument
     expect(doc.openapi).toBe('3.1.0')
     expect(doc.servers).toEqual([{ url: 'https://mly.example.org' }])
-    expect(doc.paths['/v1/map-features']?.get?.parameters?.map((p) => p.name)).toEqual(['bbox', 'object_values', 'fields', 'If-None-Match', 'X-Request-Id'])
+    expect(doc.paths['/v1/map-features']?.get?.parameters?.map((p) => p.name)).toEqual(['bbox', 'object_values', 'fields', 'format', 'If-None-Match', 'X-Request-Id'])
   })
 })
 

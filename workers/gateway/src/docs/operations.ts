@@ -6,7 +6,7 @@
  */
 import type { ZodObject, ZodType } from 'zod'
 import { z } from 'zod'
-import { DETECTION_FIELDS, DEFAULT_DETECTION_FIELDS, JOB_TASKS, MAP_FEATURE_FIELDS, mapFeaturePath, mapFeaturesQuery, imageDetectionsPath, sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../../shared/http/task-params'
+import { DETECTION_FIELDS, DEFAULT_DETECTION_FIELDS, GEOJSON_SEQ, JOB_TASKS, MAP_FEATURE_FIELDS, MAP_FEATURES_FORMATS, mapFeaturePath, mapFeaturesQuery, imageDetectionsPath, sequenceDetectionsPath, sequenceDetectionsQuery } from '../../../../shared/http/task-params'
 import { decodeBody, MAX_GEOMETRY_CHARS, MAX_OBJECT_VALUES } from '../../../../shared/http/validation'
 import { decodeAnswer, featureCollectionAnswer, featureImagesAnswer, health, readiness, imageDetectionsAnswer, jobAccepted, jobStatus, mapFeatureDetectionsAnswer, sequenceDetectionsAnswer } from './answers'
 import { JOB_PARAMS, jobBody, jobIdParam } from './requests'
@@ -104,14 +104,25 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /v1/map-features': {
     tag: 'Map features',
     summary: 'Every map feature in a bounding box',
-    description: "Past the upstream's 2000-per-request cap: every feature whose point lies in the box, edges included, each once. A box too large or too costly to sweep is a 422 naming the limit.",
+    description:
+      "Past the upstream's 2000-per-request cap: every feature whose point lies in the box, edges included, each once. A box too large or too costly to sweep is a 422 naming the limit. " +
+      'With format=geojsonseq (or Accept: application/geo+json-seq and no format) the features stream as RFC 8142 records while the sweep runs: each record is RS (0x1E), one Feature (the same object as in the FeatureCollection), LF; each feature once. ' +
+      'What is known before the first byte (a bad box, a box too costly, no token) is the usual problem; a failure after it (the upstream, the bound reached by splits, incomplete_result) ends the stream in an error, so the transfer is cut short (curl exits 18), never a clean end. No ETag; Cache-Control: no-store.',
     request: { query: mapFeaturesQuery },
     params: {
       bbox: { description: 'west,south,east,north in WGS84 degrees; latitudes within ±85.0511, south ≤ north; west > east crosses the antimeridian', example: '12.985,55.585,13.015,55.615' },
       object_values: { description: `Comma-separated object values to keep (at most ${MAX_OBJECT_VALUES}), passed upstream`, example: 'object--street-light' },
       fields: { description: `Extra upstream fields for properties, comma-separated, of ${MAP_FEATURE_FIELDS.join(', ')} (id and object_value always)`, example: 'object_type' },
+      format: { description: `${MAP_FEATURES_FORMATS.join(' or ')}: one FeatureCollection (application/geo+json, the default) or the features streamed as RFC 8142 records (${GEOJSON_SEQ}); absent, the Accept header decides. Jobs take geojson only`, example: 'geojsonseq' },
     },
-    answers: [{ status: 200, description: 'A GeoJSON FeatureCollection', content: { 'application/geo+json': featureCollectionAnswer }, headers: TASK_ANSWER_HEADERS }],
+    answers: [
+      {
+        status: 200,
+        description: `A GeoJSON FeatureCollection, or (format=geojsonseq) its features as RFC 8142 records: RS, one Feature, LF each`,
+        content: { 'application/geo+json': featureCollectionAnswer, [GEOJSON_SEQ]: { type: 'string' } },
+        headers: [...TASK_ANSWER_HEADERS, 'Vary'],
+      },
+    ],
     clientToken: true,
   },
   'GET /v1/map-features/:mapFeatureId/detections': {
