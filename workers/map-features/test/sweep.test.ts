@@ -14,7 +14,10 @@ import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { tokenHash } from '../../../test/stand-in/src/stats'
 import type { JobAnswer as SweepAnswer } from '../../../shared/engine/job-runner'
 import { sweepName, type MapFeaturesSweep, type SweepParams } from '../src/map-features-sweep'
-import { maxBoxRequests } from '../src/box-limits'
+import { boxHelpers, maxBoxRequests, maxCellSpanDeg } from '../src/box-limits'
+import { JobRunner } from '../../../shared/engine/job-runner'
+import { boxTask } from '../src/box-task'
+import { sweepEngineOptions } from '../src/map-features-sweep'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
 const UP = env.MAPILLARY_GRAPH_URL
@@ -401,5 +404,48 @@ describe('a client’s own token', () => {
     if (!answer.ok) return
     expect(checkedIds(JSON.parse(answer.body) as Fc, dense.bbox)).toEqual(await truth(dense.bbox))
     expect((await control('stats')).tokensSeen).toContain(tokenHash(token))
+  })
+})
+
+describe('helper objects (BOX_HELPERS): a round of more than 6 cells in about one round trip', () => {
+  it('asks more than 6 cells at once across objects, none holding more than 6, for the same answer and requests as one object alone', async () => {
+    expect(boxHelpers(env)).toBe(16)
+    const params: SweepParams = { bbox: dense.bbox, fields: ['first_seen_at', 'last_seen_at'] }
+    const want = await truth(dense.bbox)
+    // Each answer takes a while, so requests made together are in flight together.
+    await control('reset', {})
+    await control('config', { latencyMs: 150 })
+    const stub = stubFor(params)
+    const answer = (await stub.run(params)) as unknown as SweepAnswer
+    const withHelpers = await control('stats')
+    expect(answer.ok).toBe(true)
+    if (!answer.ok) return
+    expect(checkedIds(JSON.parse(answer.body) as Fc, dense.bbox)).toEqual(want)
+    expect(withHelpers.maxInFlight).toBeGreaterThan(6)
+    const slices = await slicesOf(stub)
+    // The sweep's own rows and one per helper call: each one object's invocation, within 6 connections and the budget.
+    expect(slices.filter((s) => s.units > 0).length).toBeGreaterThan(1)
+    for (const s of slices) {
+      expect(s.inFlightPeak).toBeLessThanOrEqual(6)
+      expect(s.attempts).toBeLessThanOrEqual(BUDGET)
+    }
+    expect(slices.reduce((n, s) => n + s.attempts, 0)).toBe(withHelpers.requests)
+    expect(answer.requests).toBe(withHelpers.requests)
+
+    // The same question in an object of its own with no helper (BOX_HELPERS=0) and budget enough for one slice.
+    await control('reset', {})
+    await control('config', { latencyMs: 150 })
+    const alone = env.MAP_FEATURES_SWEEP.getByName('test:no-helpers')
+    const single = await runInDurableObject(alone, (_o: MapFeaturesSweep, state) =>
+      new JobRunner({ ctx: state, settings: { ...env, SUBREQUEST_BUDGET: '1000' } }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env) }), sweepEngineOptions({ ...env, BOX_HELPERS: '0' })).run('test:no-helpers', params),
+    )
+    const withoutHelpers = await control('stats')
+    expect(single.ok).toBe(true)
+    if (!single.ok) return
+    expect(withoutHelpers.maxInFlight).toBeLessThanOrEqual(6)
+    expect(withHelpers.requests).toBe(withoutHelpers.requests)
+    expect(answer.body).toBe(single.body)
+    console.log(`helpers: ${withHelpers.requests} requests, at most ${withHelpers.maxInFlight} in flight, ${slices.length} slice rows (${slices.map((s) => `${s.units}u/${s.attempts}a/${s.inFlightPeak}p`).join(' ')}); alone: at most ${withoutHelpers.maxInFlight} in flight`)
+    await control('reset', {})
   })
 })
