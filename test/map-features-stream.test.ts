@@ -225,3 +225,25 @@ describe('GET /v1/map-features as application/geo+json-seq', () => {
     expect(res.body.invalid_params[0].name).toBe('format')
   })
 })
+
+describe('geojsonseq under a bound of 1 upstream request per box (MAX_BOX_REQUESTS=1)', () => {
+  const small = useSystem({ vars: { MAX_BOX_REQUESTS: '1' } })
+  const bboxOf = (name: string) => small.world.districts.find((d: any) => d.name.includes(name)).bbox as Bbox
+
+  it('a plan over the bound (two start cells across the antimeridian) is a 422 box_too_costly before any byte', async () => {
+    const res = await small.sys.json(`/v1/map-features?bbox=${bboxOf('antimeridian').join(',')}&format=geojsonseq`)
+    expectProblem(res, 422, 'box_too_costly')
+    expect(res.body).toMatchObject({ limit: 1, needed_at_least: 2 })
+  })
+
+  it('the bound reached by splits after the headers ends the stream in an error; asked again, the 422 comes first', async () => {
+    const url = `/v1/map-features?bbox=${bboxOf('dense').join(',')}&format=geojsonseq`
+    const res = await small.sys.fetch(url)
+    expect(res.status).toBe(200)
+    const { texts, error } = await readRecords(res)
+    expect(error).toBeDefined()
+    // The one request allowed found the start cell capped: not one feature is known complete.
+    expect(texts).toEqual([])
+    expectProblem(await small.sys.json(url), 422, 'box_too_costly')
+  })
+})
