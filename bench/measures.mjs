@@ -15,14 +15,24 @@ import { readdirSync, readFileSync } from 'node:fs'
  */
 export function cellRounds(cells) {
   const unique = [...new Map(cells.map((c) => [c.join(','), c])).values()]
-  const contains = (p, c) => p[0] <= c[0] && p[1] <= c[1] && p[2] >= c[2] && p[3] >= c[3]
   const rounds = []
-  for (const cell of unique) {
-    let depth = 0
-    for (const other of unique) if (other !== cell && contains(other, cell)) depth++
-    rounds[depth] = (rounds[depth] ?? 0) + 1
-  }
+  for (const depth of cellDepths(unique)) rounds[depth] = (rounds[depth] ?? 0) + 1
   return Array.from(rounds, (n) => n ?? 0)
+}
+
+/**
+ * Each cell's round, from 0: how many other asked cells (other boxes) contain it.
+ * @example cellDepths([[0, 0, 2, 2], [0, 0, 1, 2]]) // [0, 1]
+ */
+export function cellDepths(cells) {
+  const contains = (p, c) => p[0] <= c[0] && p[1] <= c[1] && p[2] >= c[2] && p[3] >= c[3]
+  const key = (c) => c.join(',')
+  return cells.map((cell) => {
+    const mine = key(cell)
+    const ancestors = new Set()
+    for (const other of cells) if (key(other) !== mine && contains(other, cell)) ancestors.add(key(other))
+    return ancestors.size
+  })
 }
 
 /**

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
 import { createTestHarness } from 'wrangler'
-import { cellRounds, connectionsWith, roundAwareBound, quotaAnswersPerMinute, tomlVar, workerdPids, RssSampler } from './measures.mjs'
+import { cellDepths, cellRounds, connectionsWith, roundAwareBound, quotaAnswersPerMinute, tomlVar, workerdPids, RssSampler } from './measures.mjs'
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
 process.env.WRANGLER_SEND_METRICS ??= 'false'
@@ -36,7 +36,8 @@ const TASKS = ['sequence-detections', 'map-features', 'detection-geometry', 'fea
 const UPSTREAM_CAP = 2000
 
 // The product's settings, as its wrangler.toml files set them (the bound and the floors follow them).
-const BOX_HELPERS = Number(tomlVar('workers/map-features/wrangler.toml', 'BOX_HELPERS') ?? 0)
+// BOX_HELPERS unset: the product's default (box-limits.ts), 0 where there is none (no helpers yet).
+const BOX_HELPERS = Number(tomlVar('workers/map-features/wrangler.toml', 'BOX_HELPERS') ?? /DEFAULT_BOX_HELPERS = (\d+)/.exec(readFileSync('workers/map-features/src/box-limits.ts', 'utf8'))?.[1] ?? 0)
 const batchIds = (worker) => Number(tomlVar(`workers/${worker}/wrangler.toml`, 'BATCH_IDS') ?? 100)
 const MANY = connectionsWith(BOX_HELPERS)
 
@@ -81,17 +82,19 @@ const sequence = (n) => world.sequences.find((s) => s.length === n)
 function delta(a, b) {
   const byRoute = Object.fromEntries(Object.keys(b.byRoute).map((k) => [k, b.byRoute[k] - (a.byRoute[k] ?? 0)]))
   const requests = b.requests - a.requests
-  return { requests, byRoute, urls: requests > 0 && requests <= b.urls.length ? b.urls.slice(-requests) : null }
+  const searches = requests > 0 ? b.times.search.slice(-requests) : []
+  return { requests, byRoute, urls: requests > 0 && requests <= b.urls.length ? b.urls.slice(-requests) : null, searchTimes: searches }
 }
 
 async function measure(fn) {
   const s0 = await stats()
   rss.start()
+  const startedAt = Date.now()
   const t0 = performance.now()
   const out = await fn()
   const seconds = (performance.now() - t0) / 1000
   const memoryMb = rss.stop()
-  return { ...out, seconds, memoryMb, ...delta(s0, await stats()) }
+  return { ...out, seconds, memoryMb, startedAt, ...delta(s0, await stats()) }
 }
 
 const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x))
@@ -186,8 +189,11 @@ async function median(variant, complete, runs = RUNS, before = async () => {}) {
     memoryMb: Math.max(...done.map((r) => r.memoryMb)),
   }
 }
-/** The box grown north by k nanodegrees: another question (object, cache key), the same features. */
-const nudged = ([w, s, e, n], k) => [w, s, e, n + k * 1e-9]
+/**
+ * The box grown north by k nanodegrees: another question (object, cache key), the same features.
+ * A box of the largest allowed area shrinks instead (no city feature lies that near its edge).
+ */
+const nudged = ([w, s, e, n], k) => [w, s, e, n + (district('city')?.bbox === undefined || [w, s, e, n].join() !== district('city').bbox.join() ? k : -k) * 1e-9]
 /** Detection fields of run k: always id, value and geometry, like the FAQ, plus others to make each run a new question. */
 const FIELDS = ['id,value,geometry', 'value,geometry,created_at', 'value,geometry,image', 'value,geometry,created_at,image', 'id,value,geometry,image']
 
@@ -215,7 +221,7 @@ await ours('/v1/map-features?bbox=13.02,55.62,13.021,55.621')
 await ours(`/v1/sequences/${sequence(50).id}/detections?fields=created_at`)
 const roundTripStartMs = await measureRoundTrip()
 const idleRssMb = rss.now()
-console.error(`round trip ${roundTripStartMs.toFixed(1)} ms (capped /map_features, median of 5); product workerd ${productPids.join(',') || 'not found'} at ${idleRssMb.toFixed(0)} MB RSS`)
+console.error(`stand-in world built in ${world.buildMs} ms; round trip ${roundTripStartMs.toFixed(1)} ms (capped /map_features, median of 5); product workerd ${productPids.join(',') || 'not found'} at ${idleRssMb.toFixed(0)} MB RSS`)
 
 /**
  * Each row: label, size, mine (the median run: requests, seconds, memoryMb, byRoute), faq
@@ -257,7 +263,21 @@ async function boxCase(label, d, { runs = RUNS, faqRun = RUN_FAQ } = {}) {
       (run, k) => sameSet(run.ids, truths[k]) && sameSet(truths[k], truth),
       runs,
     )
-    const rounds = mine.urls ? cellRounds(mine.urls.filter((u) => new URL(u).pathname === '/map_features').map((u) => new URL(u).searchParams.get('bbox').split(',').map(Number))) : null
+    // The same question again, answered from what the first run kept: the answer's way through the Workers alone.
+    const t0 = performance.now()
+    await ours(`/v1/map-features?bbox=${nudged(d.bbox, 0).join(',')}`)
+    const again = (performance.now() - t0) / 1000
+    const cells = mine.urls ? mine.urls.filter((u) => new URL(u).pathname === '/map_features').map((u) => new URL(u).searchParams.get('bbox').split(',').map(Number)) : null
+    const rounds = cells ? cellRounds(cells) : null
+    // When each round's cells reached the stand-in (ms after the question was sent): where the time goes.
+    if (cells && mine.searchTimes.length === cells.length) {
+      const depth = cellDepths(cells)
+      const spans = rounds.map((_, r) => {
+        const at = mine.searchTimes.filter((_, i) => depth[i] === r).map((t) => t - mine.startedAt)
+        return `r${r + 1} +${Math.min(...at)}…+${Math.max(...at)}`
+      })
+      console.error(`  ${label}: cells reached the stand-in at (ms): ${spans.join(', ')}; answer at +${Math.round(mine.seconds * 1000)}`)
+    }
     let faq
     if (faqRun) {
       const run = await measure(() => faqBox(d.bbox))
@@ -266,7 +286,7 @@ async function boxCase(label, d, { runs = RUNS, faqRun = RUN_FAQ } = {}) {
       const counted = faqBoxCounted(d.bbox, points)
       faq = { requests: counted.requests, ran: false, complete: counted.lost === 0, lost: counted.lost, over: counted.over }
     }
-    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s, rounds ${rounds?.join('+')}; FAQ ${faq.requests} requests${faq.ran ? ` ${faq.seconds.toFixed(2)} s` : ' (counted)'}`)
+    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s (asked again, answered without upstream: ${again.toFixed(2)} s), rounds ${rounds?.join('+')}; FAQ ${faq.requests} requests${faq.ran ? ` ${faq.seconds.toFixed(2)} s` : ' (counted)'}`)
     return { size: `${truth.size} features`, mine, faq, complete: [sameSet(mine.ids, truth), faq.complete], floor: Math.ceil(truth.size / UPSTREAM_CAP), floorWhy: 'features / 2000', rounds }
   })
 }
