@@ -224,6 +224,27 @@ describe('GET /v1/map-features as application/geo+json-seq', () => {
     expectProblem(res, 400, 'invalid_parameter')
     expect(res.body.invalid_params[0].name).toBe('format')
   })
+
+  // Last in this system: it reloads the gateway with a short deadline.
+  it('the request deadline bounds the wait for the headers only: a sweep longer than it streams whole', async () => {
+    const deadline = 2
+    await t.sys.gateway.update((o) => ({
+      ...o,
+      workers: o.workers!.map((w) => ('configPath' in w && String(w.configPath) === 'wrangler.toml' ? { ...w, vars: { ...w.vars, REQUEST_DEADLINE_SECONDS: String(deadline) } } : w)),
+    }))
+    const bbox = district('dense').bbox
+    const query = `bbox=${bbox.join(',')}&fields=last_seen_at`
+    // Two rounds of requests (the start cell, then its children), each 1.5 s: past the deadline by construction.
+    await t.sys.sandboxControl.config({ latencyMs: 1500 })
+    const t0 = Date.now()
+    const res = await t.sys.fetch(`/v1/map-features?${query}&format=geojsonseq`)
+    expect(res.status).toBe(200)
+    const { texts, error } = await readRecords(res)
+    expect(error).toBeUndefined()
+    expect(Date.now() - t0).toBeGreaterThan(deadline * 1000)
+    await t.sys.sandboxControl.config({ latencyMs: null })
+    await expectSameAsPlain(texts, bbox, query)
+  })
 })
 
 describe('geojsonseq under a bound of 1 upstream request per box (MAX_BOX_REQUESTS=1)', () => {
