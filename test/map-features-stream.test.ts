@@ -132,7 +132,7 @@ describe('GET /v1/map-features as application/geo+json-seq', () => {
     expect(asPlain.headers.get('content-type')).toMatch(/^application\/geo\+json; charset=utf-8$/)
     expect(asPlain.headers.get('etag')).toMatch(/^"/)
     expect(asPlain.headers.get('vary')).toMatch(/\bAccept\b/)
-    const collection = await asPlain.json()
+    const collection = (await asPlain.json()) as { features: unknown[] }
     // No format at all: the same body, byte for byte.
     const noFormat = await t.sys.fetch(`/v1/map-features?bbox=${bbox.join(',')}`)
     expect(await noFormat.text()).toBe(JSON.stringify(collection))
