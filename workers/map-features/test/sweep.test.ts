@@ -448,4 +448,41 @@ describe('helper objects (BOX_HELPERS): a round of more than 6 cells in about on
     console.log(`helpers: ${withHelpers.requests} requests, at most ${withHelpers.maxInFlight} in flight, ${slices.length} slice rows (${slices.map((s) => `${s.units}u/${s.attempts}a/${s.inFlightPeak}p`).join(' ')}); alone: at most ${withoutHelpers.maxInFlight} in flight`)
     await control('reset', {})
   })
+
+  it('sweeps the city (some 60,000 features in a box of the largest area) whole within MAX_BOX_REQUESTS, more than 6 cells at once, the same requests and text as one object alone', async () => {
+    const city = districts.find((d) => d.name === 'city')!
+    expect(city.featureCount).toBeGreaterThan(50_000)
+    const want = await truth(city.bbox)
+    expect(want.length).toBe(city.featureCount)
+    await control('reset', {})
+    await control('config', { latencyMs: 50 })
+    const res = await mapFeatures(city.bbox)
+    const withHelpers = await control('stats')
+    expect(res.status).toBe(200)
+    const body = await res.text()
+    expect(checkedIds(JSON.parse(body) as Fc, city.bbox)).toEqual(want)
+    expect(withHelpers.maxInFlight).toBeGreaterThan(6)
+    expect(withHelpers.requests).toBeLessThanOrEqual(maxBoxRequests(env))
+    expect(Number(res.headers.get('x-upstream-requests'))).toBe(withHelpers.requests)
+    const slices = await slicesOf(stubFor({ bbox: city.bbox, fields: [] }))
+    for (const s of slices) {
+      expect(s.inFlightPeak).toBeLessThanOrEqual(6)
+      expect(s.attempts).toBeLessThanOrEqual(BUDGET)
+    }
+
+    await control('reset', {})
+    const params: SweepParams = { bbox: city.bbox, fields: [] }
+    const alone = env.MAP_FEATURES_SWEEP.getByName('test:city-no-helpers')
+    const single = await runInDurableObject(alone, (_o: MapFeaturesSweep, state) =>
+      new JobRunner({ ctx: state, settings: { ...env, SUBREQUEST_BUDGET: '1000' } }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env) }), sweepEngineOptions({ ...env, BOX_HELPERS: '0' })).run('test:city-no-helpers', params, undefined, { maxRequests: maxBoxRequests(env) }),
+    )
+    const withoutHelpers = await control('stats')
+    expect(single.ok).toBe(true)
+    if (!single.ok) return
+    expect(withoutHelpers.maxInFlight).toBeLessThanOrEqual(6)
+    expect(withHelpers.requests).toBe(withoutHelpers.requests)
+    expect(body).toBe(single.body)
+    console.log(`city: ${want.length} features, ${withHelpers.requests} requests, at most ${withHelpers.maxInFlight} in flight, ${slices.length} slice rows; alone at most ${withoutHelpers.maxInFlight}`)
+    await control('reset', {})
+  })
 })
