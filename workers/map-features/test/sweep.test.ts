@@ -485,4 +485,23 @@ describe('helper objects (BOX_HELPERS): a round of more than 6 cells in about on
     console.log(`city: ${want.length} features, ${withHelpers.requests} requests, at most ${withHelpers.maxInFlight} in flight, ${slices.length} slice rows; alone at most ${withoutHelpers.maxInFlight}`)
     await control('reset', {})
   })
+
+  it('gives helpers the caller’s own token: the upstream sees it alone, never the server’s, and no helper keeps a row', async () => {
+    const token = 'MLY|5151|helperhelperhelperhelper0123456'
+    const params: SweepParams = { bbox: dense.bbox, fields: ['first_seen_at', 'object_type'] }
+    await control('reset', {})
+    const res = await exports.default.fetch(`https://mf.test/v1/map-features?bbox=${dense.bbox.join(',')}&fields=object_type,first_seen_at`, { headers: { authorization: `OAuth ${token}` } })
+    expect(res.status).toBe(200)
+    expect(checkedIds(await res.json(), dense.bbox)).toEqual(await truth(dense.bbox))
+    const stats = await control('stats')
+    expect(stats.tokensSeen).toEqual([tokenHash(token)])
+    const name = sweepName(params, await upstreamIdentity(token, env))
+    const slices = await slicesOf(env.MAP_FEATURES_SWEEP.getByName(name))
+    expect(slices.filter((s) => s.units > 0).length).toBeGreaterThan(1)
+    const helperRows = await runInDurableObject(env.MAP_FEATURES_SWEEP.getByName(`${name}~h0`), (_o: MapFeaturesSweep, state) =>
+      ['job', 'units', 'slices'].map((t) => state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n),
+    )
+    expect(helperRows).toEqual([0, 0, 0])
+    await control('reset', {})
+  })
 })
