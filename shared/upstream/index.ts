@@ -13,4 +13,4 @@ export { clientForRequest, subrequestBudget, DEFAULT_GRAPH_URL, type UpstreamSet
 export { GovernedPermits, permitKind, type PermitSource, type PermitRefusal, type GovernorStub } from './permits'
 export { acquire, report, bucketShape, type PermitKind, type Grant, type BucketState, type BucketOptions } from './permit-bucket'
 export { readImages, batchIdsSetting, DEFAULT_BATCH_IDS, type ImagesRead, type ReadImagesOptions } from './batch-read'
-export { readTraits, rememberTraits, traitsKey, TRAITS_TTL_SECONDS, type UpstreamTraits, type TraitsKV, type TraitsOptions } from './traits'
+export { readTraits, rememberTraits, forgetTraits, traitsKey, TRAITS_TTL_SECONDS, type UpstreamTraits, type TraitsKV, type TraitsOptions } from './traits'

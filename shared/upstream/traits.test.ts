@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readTraits, rememberTraits, traitsKey, TRAITS_TTL_SECONDS, type TraitsKV, type TraitsMemory } from './traits'
+import { forgetTraits, readTraits, rememberTraits, traitsKey, TRAITS_TTL_SECONDS, type TraitsKV, type TraitsMemory } from './traits'
 
 const GRAPH = 'https://graph.mapillary.com'
 const MIN = 60_000
@@ -13,6 +13,9 @@ function fakeKv(clock: { now: number }) {
       ops.gets++
       const e = map.get(key)
       return e && e.expires > clock.now ? e.text : null
+    },
+    async delete(key) {
+      map.delete(key)
     },
     async put(key, text, opts) {
       ops.puts++
@@ -146,5 +149,14 @@ describe('upstream traits', () => {
     await rememberTraits(broken, GRAPH, { batchMax: 40 }, { memory })
     expect(await readTraits(broken, GRAPH, { memory })).toEqual({ batchMax: 40 })
     expect(await readTraits(undefined, GRAPH, { memory: new Map() })).toEqual({})
+  })
+
+  it('forgets, in this isolate and in KV', async () => {
+    const { kv, map, isolate } = setup()
+    const a = isolate()
+    await rememberTraits(kv, GRAPH, { batchMax: 9, detectionsExpansion: 'expanded' }, a)
+    await forgetTraits(kv, GRAPH, a)
+    expect(map.size).toBe(0)
+    expect(await readTraits(kv, GRAPH, a)).toEqual({})
   })
 })

@@ -17,6 +17,7 @@ export interface UpstreamTraits {
 export interface TraitsKV {
   get(key: string, type: 'text'): Promise<string | null>
   put(key: string, value: string, opts?: { expirationTtl?: number }): Promise<void>
+  delete?(key: string): Promise<void>
 }
 
 export interface TraitsOptions {
@@ -99,6 +100,21 @@ export async function rememberTraits(kv: TraitsKV | undefined, baseUrl: string, 
     await kv.put(key, JSON.stringify(next), { expirationTtl: clampTtl((last - now) / 1000) })
   } catch {
     // Best effort: forgetting costs one probe or one refusal later, nothing more.
+  }
+}
+
+/**
+ * Forgets everything learned of the upstream at `baseUrl`, in this isolate and in KV (an operator
+ * who knows the upstream changed; tests that need a fresh start).
+ * @example await forgetTraits(env.CACHE, env.MAPILLARY_GRAPH_URL)
+ */
+export async function forgetTraits(kv: TraitsKV | undefined, baseUrl: string, opts: Pick<TraitsOptions, 'memory'> = {}): Promise<void> {
+  const key = await traitsKey(baseUrl)
+  ;(opts.memory ?? ISOLATE_MEMORY).delete(key)
+  try {
+    await kv?.delete?.(key)
+  } catch {
+    // Best effort, like every KV write here.
   }
 }
 

@@ -2,15 +2,18 @@
  * @module
  * FeatureImagesJob: the Durable Object of one feature-images question (the feature id, and the
  * caller's upstream identity when it brings its own token). A thin adapter: the job engine
- * (`shared/engine`) runs {@link featureImagesTask} here in slices of at most `SUBREQUEST_BUDGET`
- * upstream attempts and 6 connections, and splits a feature seen in many images across part
- * objects of this same class (`<name>#k/K`), each with its own budget and connections.
+ * (`shared/engine`) runs {@link featureImagesTask} here (its images in batches of `BATCH_IDS`) in
+ * slices of at most `SUBREQUEST_BUDGET` upstream attempts and 6 connections, and splits a feature
+ * seen in many batches across part objects of this same class (`<name>#k/K`), each with its own
+ * budget and connections.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { TTL } from '../../../shared/cache/kv-cache'
 import { invalidQuestion, JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
+import { batchIdsSetting } from '../../../shared/upstream/batch-read'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
+import { DEFAULT_GRAPH_URL } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { featureImagesName, featureImagesTask, validFeatureImagesParams, type FeatureImagesParams, type FeatureImagesUnit } from './feature-images-task'
 
@@ -31,7 +34,7 @@ export class FeatureImagesJob extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_IMAGES_JOB.getByName(name) as unknown as PartStub }, featureImagesTask, {
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_IMAGES_JOB.getByName(name) as unknown as PartStub }, featureImagesTask({ batch: batchIdsSetting(env), kv: env.CACHE, baseUrl: env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL }), {
       shards: shardSettings(env),
       resultTtlMs: RESULT_TTL_MS,
       retainMs: RETAIN_MS,

@@ -1,7 +1,8 @@
 /**
  * @module
  * `GET /internal/progress/v1/map-features/{map_feature_id}/images`: how far the job of this
- * question has got, as `{"done", "total"}` units (the feature and each of its images; total 0
+ * question has got, as `{"done", "total"}` units (the feature and each batch of its images, a
+ * batch split when the upstream takes fewer ids counting as done and adding its parts; total 0
  * until the feature is read), for the jobs Worker, which polls it while a job waits for the
  * synchronous route. The gateway never forwards `/internal`. Validates like the public route,
  * reads the object's counts (its parts' summed when split) and starts nothing. A finished job
