@@ -90,11 +90,12 @@ async function measure(fn) {
   const s0 = await stats()
   rss.start()
   const startedAt = Date.now()
+  const jobs0 = viaJobs
   const t0 = performance.now()
   const out = await fn()
   const seconds = (performance.now() - t0) / 1000
   const memoryMb = rss.stop()
-  return { ...out, seconds, memoryMb, startedAt, ...delta(s0, await stats()) }
+  return { ...out, seconds, memoryMb, startedAt, viaJob: viaJobs > jobs0, ...delta(s0, await stats()) }
 }
 
 const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x))
@@ -161,11 +162,27 @@ async function faqSequence(id) {
   return { count: Object.keys(detections).length }
 }
 
+/** Answers that came through a job: the gateway's deadline passed first and the bench followed the job. */
+let viaJobs = 0
 async function ours(path) {
   const res = await fetch(new URL(path, gateway))
   const body = await res.json()
+  // Past the gateway's deadline a fan-out goes on as a job: follow it, so the case still measures the whole answer.
+  if (res.status === 503 && typeof body.status_url === 'string') {
+    viaJobs++
+    return followJob(body.status_url, path)
+  }
   if (res.status !== 200) throw new Error(`${path.split('?')[0]} → ${res.status} ${body.title ?? ''}: ${String(body.detail ?? JSON.stringify(body)).split('; ')[0].slice(0, 200)}`)
   return body
+}
+async function followJob(statusUrl, path) {
+  for (const until = Date.now() + 10 * 60_000; Date.now() < until; ) {
+    const job = await (await fetch(statusUrl)).json()
+    if (job.state === 'done') return (await fetch(new URL(job.result_url, gateway))).json()
+    if (job.state === 'failed') throw new Error(`${path.split('?')[0]} → job failed: ${JSON.stringify(job.problem ?? job).slice(0, 200)}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${path.split('?')[0]} → job not done in 10 minutes`)
 }
 
 /**
@@ -186,7 +203,9 @@ async function median(variant, complete, runs = RUNS, before = async () => {}) {
     ...mid,
     spread: [done[0].seconds, done.at(-1).seconds],
     requestsSeen: [...new Set(done.map((r) => r.requests))].sort((a, b) => a - b),
+    runs: done.length,
     memoryMb: Math.max(...done.map((r) => r.memoryMb)),
+    viaJobs: done.filter((r) => r.viaJob).length,
   }
 }
 /**
@@ -231,7 +250,10 @@ console.error(`stand-in world built in ${world.buildMs} ms; round trip ${roundTr
 const rows = []
 async function guarded(label, size, fn) {
   try {
-    rows.push({ label, size, ...(await fn()) })
+    const row = await fn()
+    // Runs past the gateway's 25 s deadline were answered through the job it started (time: until the result was read).
+    const jobs = row.mine?.viaJobs ? ` (${row.mine.viaJobs} of ${row.mine.runs} runs past the 25 s deadline, answered as a job)` : ''
+    rows.push({ label: label + jobs, size, ...row })
   } catch (e) {
     console.error(`${label}: n/a, ${e.message}`)
     rows.push({ label, size, na: String(e.message).split('\n')[0].slice(0, 200) })
