@@ -4,14 +4,16 @@
  * and the caller's upstream identity when it brings its own token). A thin adapter: the job engine
  * (`shared/engine`) runs {@link sequenceTask} here, in budgeted slices, and splits a long sequence
  * across part objects of this same class (`<name>#k/K`), each with its own budget and connections.
+ * The task reads KV too (upstream traits, kept image sizes: {@link sequenceTaskHost}).
  */
 import { DurableObject } from 'cloudflare:workers'
 import { invalidQuestion, JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
-import { upstreamIdentity } from '../../../shared/upstream/identity'
+import { upstreamIdentity, type UpstreamIdentity } from '../../../shared/upstream/identity'
 import type { Env } from './env'
 import { isSweepParams, sweepName, type SweepParams } from './params'
-import { sequenceTask, type ImageUnit } from './sequence-task'
+import { sequenceTask, type SequenceUnit } from './sequence-task'
+import { sequenceTaskHost } from './task-host'
 
 const INVALID = 'The sweep parameters are not valid.'
 
@@ -19,11 +21,17 @@ const INVALID = 'The sweep parameters are not valid.'
 const RETAIN_MS = 60 * 60 * 1000
 
 export class SequenceSweep extends DurableObject<Env> {
-  readonly runner: JobRunner<SweepParams, ImageUnit>
+  readonly runner: JobRunner<SweepParams, SequenceUnit>
+  /**
+   * The upstream identity of the question this object serves (its name holds it), set by each call.
+   * An alarm finds it unset only after an eviction, when a client's job waits for its caller anyway.
+   */
+  #identity: UpstreamIdentity = 'server'
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.SEQUENCE_SWEEP.getByName(name) as unknown as PartStub }, sequenceTask, {
+    const task = sequenceTask(sequenceTaskHost(env, { identity: () => this.#identity, defer: (p) => ctx.waitUntil(p) }))
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.SEQUENCE_SWEEP.getByName(name) as unknown as PartStub }, task, {
       shards: shardSettings(env),
       retainMs: RETAIN_MS,
       resultTtlMs: RETAIN_MS,
@@ -51,6 +59,7 @@ export class SequenceSweep extends DurableObject<Env> {
   }
 
   async #name(params: SweepParams, clientToken: string | undefined): Promise<string> {
-    return sweepName(params, await upstreamIdentity(clientToken, this.env))
+    this.#identity = await upstreamIdentity(clientToken, this.env)
+    return sweepName(params, this.#identity)
   }
 }
