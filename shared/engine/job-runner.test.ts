@@ -1667,11 +1667,30 @@ describe('JobRunner: helpers', () => {
     graph.script.set('/i7', [{ status: 500 }])
     const out = await h.run('sizes:bound', twenty, undefined, { maxRequests: 20 })
     expect(out).toStrictEqual({ ok: false, problem: problem('box_too_costly', 'needs 21 after 20', { limit: 20, needed_at_least: 21 }), requests: 20 })
-    // 15 attempts of its own, the 5 the bound leaves to one helper (i7's retry did not fit it).
-    expect(r.calls).toStrictEqual([{ name: '~h0', ids: ids(7, 8, 9, 10, 11), budget: 5 }])
+    // Of the bound, the slice's own share is its 6 connections' of 30: 4 attempts; the helpers' 16.
+    expect(r.calls.slice(0, 2)).toStrictEqual([
+      { name: '~h0', ids: ids(5, 6, 7, 8, 9, 10), budget: 12 },
+      { name: '~h1', ids: ids(11, 12, 13, 14), budget: 4 },
+    ])
     expect(graph.calls).toHaveLength(20)
     expect(h.runner.store.spent().requests).toBe(20)
-    expect(unitTries(h, '6+1')).toStrictEqual({ tries: 0, state: 'pending' })
+    expect(storageRow(h.storage, "SELECT count(*) AS n FROM units WHERE state = 'pending'")).toStrictEqual({ n: 1 })
+  })
+
+  it('leaves the helpers their share of the bound when the invocation’s budget is larger than the bound', async () => {
+    const r = recording()
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '1000' }, options: { helpers: { max: 2, unitsPerHelper: 3 } } })
+    graph.hold()
+    const work = h.runner.run('sizes:share', twenty, undefined, { maxRequests: 40 })
+    await h.idle()
+    // Its own share: 6 connections of 12, half of the 40; the helpers' budgets come out of the other half.
+    expect(r.calls).toStrictEqual([
+      { name: '~h0', ids: ids(7, 8, 9), budget: 6 },
+      { name: '~h1', ids: ids(10, 11, 12), budget: 6 },
+    ])
+    graph.release()
+    expect(await h.drive(work)).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 20))), requests: 20 })
+    expect(runSlices(h)[0]!.budget).toBe(20)
   })
 
   it('leaves the units of a helper that throws pending for the next slice: each asked once, the answer whole', async () => {

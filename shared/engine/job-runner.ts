@@ -539,7 +539,11 @@ export class JobRunner<P, U> {
     // Each helper call is one subrequest of this invocation: up to half of what is left of its
     // budget, the rest for the slice's own attempts.
     const calls = helpers ? Math.max(0, Math.min(Math.ceil(left / 2), left - perUnit)) : 0
-    const budget = Math.min(left - calls, room)
+    const slots = Math.max(1, Math.floor(this.#o.maxInFlight / perUnit))
+    // Of the job's bound, the slice's own share is what its connections are of all (its own and
+    // the helpers'): a bound it would otherwise spend alone leaves the helpers nothing.
+    const share = helpers && calls > 0 ? Math.max(perUnit, Math.ceil((room * slots) / (slots + helpers.max * helpers.unitsPerHelper))) : room
+    const budget = Math.min(left - calls, share)
     if (budget < perUnit) {
       // The calling invocation spent its budget on planning: the alarm runs the first slice.
       await this.#host.ctx.storage.setAlarm(Date.now())
@@ -651,7 +655,7 @@ export class JobRunner<P, U> {
 
     await pump({
       queue,
-      maxActive: Math.max(1, Math.floor(this.#o.maxInFlight / perUnit)),
+      maxActive: slots,
       fits: (starting) => !stopped() && client.stats.attempts + (starting + 1) * perUnit <= budget,
       run: async (unit) => {
         running++

@@ -432,12 +432,13 @@ describe('helper objects (BOX_HELPERS): a round of more than 6 cells in about on
     expect(slices.reduce((n, s) => n + s.attempts, 0)).toBe(withHelpers.requests)
     expect(answer.requests).toBe(withHelpers.requests)
 
-    // The same question in an object of its own with no helper (BOX_HELPERS=0) and budget enough for one slice.
+    // The same question in an object of its own with no helper (BOX_HELPERS=0) and budget enough for
+    // one slice: its own runner, so the object's (with helpers) must not take over by the watchdog alarm.
     await control('reset', {})
     await control('config', { latencyMs: 150 })
     const alone = env.MAP_FEATURES_SWEEP.getByName('test:no-helpers')
     const single = await runInDurableObject(alone, (_o: MapFeaturesSweep, state) =>
-      new JobRunner({ ctx: state, settings: { ...env, SUBREQUEST_BUDGET: '1000' } }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env) }), sweepEngineOptions({ ...env, BOX_HELPERS: '0' })).run('test:no-helpers', params),
+      new JobRunner({ ctx: state, settings: { ...env, SUBREQUEST_BUDGET: '1000' } }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env) }), { ...sweepEngineOptions({ ...env, BOX_HELPERS: '0' }), watchdogMs: 600_000 }).run('test:no-helpers', params),
     )
     const withoutHelpers = await control('stats')
     expect(single.ok).toBe(true)
@@ -474,7 +475,7 @@ describe('helper objects (BOX_HELPERS): a round of more than 6 cells in about on
     const params: SweepParams = { bbox: city.bbox, fields: [] }
     const alone = env.MAP_FEATURES_SWEEP.getByName('test:city-no-helpers')
     const single = await runInDurableObject(alone, (_o: MapFeaturesSweep, state) =>
-      new JobRunner({ ctx: state, settings: { ...env, SUBREQUEST_BUDGET: '1000' } }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env) }), sweepEngineOptions({ ...env, BOX_HELPERS: '0' })).run('test:city-no-helpers', params, undefined, { maxRequests: maxBoxRequests(env) }),
+      new JobRunner({ ctx: state, settings: { ...env, SUBREQUEST_BUDGET: '1000' } }, boxTask({ maxCellSpanDeg: maxCellSpanDeg(env) }), { ...sweepEngineOptions({ ...env, BOX_HELPERS: '0' }), watchdogMs: 600_000 }).run('test:city-no-helpers', params, undefined, { maxRequests: maxBoxRequests(env) }),
     )
     const withoutHelpers = await control('stats')
     expect(single.ok).toBe(true)
