@@ -10,6 +10,7 @@ import { identityPart, type UpstreamIdentity } from '../upstream/identity'
 import { writeKept } from './cached'
 import { cacheKey } from './key'
 import type { KVLike } from './kv'
+import { readTexts } from './kv-bulk'
 import { TTL } from './ttl'
 
 /** An image's size in pixels. */
@@ -33,9 +34,6 @@ export interface ImageSizes {
   /** KV operations made, each a subrequest on the platform: `reads` (a bulk read of ≤ 100 keys is one) and `writes`. */
   kv: { reads: number; writes: number }
 }
-
-/** Most keys one KV bulk read takes. */
-const KV_BULK_KEYS = 100
 
 /**
  * The KV key of `id`'s kept size (`entity`, fields `width,height`, the identity's part; KEYS.md).
@@ -66,7 +64,7 @@ export async function imageSizes(
   const wanted = [...new Set(ids)]
   const keys = new Map(await Promise.all(wanted.map(async (id) => [id, await imageSizeKey(id, identity)] as const)))
   const ops = { reads: 0, writes: 0 }
-  const kept = await readMany(kv, [...keys.values()], ops)
+  const kept = await readTexts(kv, [...keys.values()], ops)
   const sizes = new Map<string, ImageSize>()
   const misses: string[] = []
   for (const id of wanted) {
@@ -96,40 +94,6 @@ export async function imageSizes(
   // Wanted order, kept or read alike.
   result.sizes = new Map(wanted.flatMap((id) => (sizes.has(id) ? [[id, sizes.get(id)!] as const] : [])))
   return result
-}
-
-/** The stored texts of `keys` (absent ones missing): bulk reads, else one read per key. */
-async function readMany(kv: KVLike | undefined, keys: string[], ops: { reads: number }): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
-  if (!kv || keys.length === 0) return out
-  const bulk = kv as unknown as { get(keys: string[], type: 'text'): Promise<unknown> }
-  for (let i = 0; i < keys.length; i += KV_BULK_KEYS) {
-    const group = keys.slice(i, i + KV_BULK_KEYS)
-    let got: unknown
-    try {
-      ops.reads++
-      got = await bulk.get(group, 'text')
-    } catch {
-      got = undefined
-    }
-    if (got instanceof Map) {
-      for (const [k, v] of got as Map<string, unknown>) if (typeof v === 'string') out.set(k, v)
-      continue
-    }
-    // A binding (or fake) without bulk reads: one read per key, side by side.
-    await Promise.all(
-      group.map(async (k) => {
-        ops.reads++
-        try {
-          const v = await kv.get(k, 'text')
-          if (v !== null) out.set(k, v)
-        } catch {
-          // Nothing kept, as far as we can tell.
-        }
-      }),
-    )
-  }
-  return out
 }
 
 function parseSize(v: string | { width?: unknown; height?: unknown } | null): ImageSize | null {

@@ -7,3 +7,4 @@ export { cached, cachedText, clampTtl, readKept, staleKey, writeKept, type Cache
 export { STALE_IF_ERROR, TTL } from './ttl'
 export { KV_LIMITS, type KVLike } from './kv'
 export { imageSizes, imageSizeKey, type ImageSize, type ImageSizes } from './image-sizes'
+export { readTexts, KV_BULK_KEYS } from './kv-bulk'

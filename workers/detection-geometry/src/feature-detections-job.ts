@@ -10,7 +10,9 @@ import { DurableObject } from 'cloudflare:workers'
 import { TTL } from '../../../shared/cache/kv-cache'
 import { invalidQuestion, JobRunner, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
+import { batchIdsSetting } from '../../../shared/upstream/batch-read'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
+import { DEFAULT_GRAPH_URL } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { decodeLimits, type DecodeSettings } from './decode-limits'
 import { featureDetectionsName, featureDetectionsTask, validFeatureDetectionsParams, type FeatureDetectionsParams, type FeatureDetectionsUnit } from './feature-detections-task'
@@ -19,7 +21,7 @@ const INVALID = 'The map-feature detections parameters are not valid.'
 
 /**
  * The answer is made from KV's pieces (detections a day, each image's metadata with its thumbnail
- * URL 300 s), as the image route's is: the object hands it to the calls waiting for it and keeps it
+ * URL 300 s, read in bulk), as the image route's is: the object hands it to the calls waiting for it and keeps it
  * for no later one, which makes it again from those pieces (no upstream request while they live).
  */
 const RESULT_TTL_MS = 0
@@ -36,7 +38,7 @@ export class FeatureDetectionsJob extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_DETECTIONS_JOB.getByName(name) as unknown as PartStub }, featureDetectionsTask(env.CACHE, decodeLimits(env as Env & DecodeSettings).maxPoints), {
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_DETECTIONS_JOB.getByName(name) as unknown as PartStub }, featureDetectionsTask(env.CACHE, decodeLimits(env as Env & DecodeSettings).maxPoints, { batch: batchIdsSetting(env), baseUrl: env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL }), {
       shards: shardSettings(env),
       resultTtlMs: RESULT_TTL_MS,
       retainMs: RETAIN_MS,

@@ -1,19 +1,23 @@
 /**
  * @module
  * The detections of a map feature, each drawn in its image's pixels, as a job-engine task: plan =
- * the feature's detections and the check that the id is a map feature (two requests at once, each
- * read through KV as the image route does), units = the detections list itself (its result is the
- * list, made without a request) and one unit per distinct image (its metadata, through KV: a
- * thumbnail URL, 300 s), answer = the public body `{map_feature, detections}`, as `JSON.stringify`
- * writes it.
+ * the feature's detections (one request, read through KV as the image route does; they also tell
+ * a map feature from an image, see {@link kindOf}), units = the detections list itself (its result
+ * is the list, made without a request) and one unit per batch of `BATCH_IDS` distinct images (their
+ * metadata through KV, the misses in one `/images?image_ids=` read), answer = the public body
+ * `{map_feature, detections}`, as `JSON.stringify` writes it. A feature whose detections name N
+ * images costs 1 + ceil(N / BATCH_IDS) requests (one more when it has no detections).
  */
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
 import type { Task } from '../../../shared/engine/task'
 import { problem } from '../../../shared/problem/problem'
+import { UpstreamError } from '../../../shared/upstream/errors'
 import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
+import { readTraits, rememberTraits } from '../../../shared/upstream/traits'
 import { withPixels } from '../../../shared/mvt/with-pixels'
+import { DEFAULT_BATCH_IDS } from '../../../shared/upstream/batch-read'
 import { DEFAULT_MAX_DECODE_POINTS } from './decode-limits'
-import { imageMeta, type ImageMeta } from './image-meta'
+import { imageMeta, imageMetas, type ImageMeta } from './image-meta'
 import { requireMapFeature } from './map-feature-kind'
 
 /**
@@ -32,8 +36,37 @@ export interface Detection {
   image?: { id: string }
 }
 
-/** The feature's detections (answered from the plan, no request), or one image they name, at its position. */
-export type FeatureDetectionsUnit = { kind: 'detections'; detections: Detection[] } | { kind: 'image'; at: number; id: string }
+/**
+ * The feature's detections (answered from the plan, no request), or a batch of the distinct images
+ * they name from position `at` on. `image` is the unit of jobs planned before batches (one image
+ * each), still run if a deploy finds one stored.
+ */
+export type FeatureDetectionsUnit =
+  | { kind: 'detections'; detections: Detection[] }
+  | { kind: 'images'; at: number; ids: string[] }
+  | { kind: 'image'; at: number; id: string }
+
+/** What the task reads besides its parameters. */
+export interface FeatureDetectionsSettings {
+  /** Ids per batch read (`BATCH_IDS`). */
+  batch?: number
+  /** The upstream's URL: the key of its remembered traits (the batch size it takes). */
+  baseUrl?: string
+}
+
+/**
+ * What the detections of `id` say it is: the upstream lists detections of an image id too, but
+ * an image's all name that image (`image.id` = `id`), and a map feature's never name it (ids are
+ * unique across kinds). An empty list, or a mixed one, cannot tell: `unknown`.
+ * @example kindOf('5', [{ id: 'd1', image: { id: '7' } }]) // 'map_feature'
+ */
+export function kindOf(id: string, detections: readonly Detection[]): 'map_feature' | 'image' | 'unknown' {
+  if (detections.length === 0) return 'unknown'
+  const naming = detections.filter((d) => d.image?.id === id).length
+  if (naming === detections.length) return 'image'
+  if (naming === 0 && detections.every((d) => typeof d.image?.id === 'string')) return 'map_feature'
+  return 'unknown'
+}
 
 const FEATURE_ID = /^[0-9]{1,20}$/
 const IDENTITY = /^(?:server|client:[0-9a-f]{64})$/
@@ -58,28 +91,48 @@ export function featureDetectionsName(mapFeatureId: string, identity: UpstreamId
 /**
  * The task over the Worker's KV (absent: no cache, every piece from the upstream); a detection
  * drawing more than `maxPoints` points answers `pixel_geometry: null` (`too_many_points`).
- * @example new JobRunner(host, featureDetectionsTask(env.CACHE, decodeLimits(env).maxPoints), options)
+ * @example new JobRunner(host, featureDetectionsTask(env.CACHE, decodeLimits(env).maxPoints, { batch: batchIdsSetting(env), baseUrl: env.MAPILLARY_GRAPH_URL }), options)
  */
-export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = DEFAULT_MAX_DECODE_POINTS): Task<FeatureDetectionsParams, FeatureDetectionsUnit> {
+export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = DEFAULT_MAX_DECODE_POINTS, settings: FeatureDetectionsSettings = {}): Task<FeatureDetectionsParams, FeatureDetectionsUnit> {
+  const baseUrl = settings.baseUrl ?? 'https://graph.mapillary.com'
+  const batchNow = async () => Math.max(1, Math.min(settings.batch ?? DEFAULT_BATCH_IDS, (await readTraits(kv, baseUrl)).batchMax ?? Infinity))
   return {
     // The upstream lists detections of an image id too: an id of another kind is 404 like elsewhere.
     async plan(p, upstream) {
       const id = p.map_feature_id
       const key = await cacheKey('mf-detections', { id, identity: identityPart(p.identity) })
-      const [{ value: detections }] = await Promise.all([
-        cached(kv, key, TTL.detections, async () => (await upstream.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data),
-        requireMapFeature(kv, upstream, p.identity, id),
-      ])
+      const { value: detections } = await cached(kv, key, TTL.detections, async () => (await upstream.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data)
       const list = detections ?? []
+      const kind = kindOf(id, list)
+      // The one request the list cannot spare: a feature with no detections (or an odd list) is asked its kind.
+      if (kind === 'image') throw new UpstreamError('not_found', `Graph API GET /${id}/detections: the id names an image, not a map feature (not_found)`, { tokenSource: upstream.tokenSource })
+      if (kind === 'unknown') await requireMapFeature(kv, upstream, p.identity, id)
       const imageIds = [...new Set(list.flatMap((d) => (d.image?.id ? [d.image.id] : [])))]
-      return { ok: true, units: [{ kind: 'detections', detections: list }, ...imageIds.map((image, at) => ({ kind: 'image' as const, at, id: image }))] }
+      const size = await batchNow()
+      const batches: FeatureDetectionsUnit[] = []
+      for (let at = 0; at < imageIds.length; at += size) batches.push({ kind: 'images', at, ids: imageIds.slice(at, at + size) })
+      return { ok: true, units: [{ kind: 'detections', detections: list }, ...batches] }
     },
 
-    unitKey: (u) => (u.kind === 'detections' ? 'detections' : String(u.at)),
+    // A batch split into narrower ones (its children) keeps its `at`: the length tells them apart.
+    unitKey: (u) => (u.kind === 'detections' ? 'detections' : u.kind === 'images' ? `images:${u.at}+${u.ids.length}` : String(u.at)),
 
     async runUnit(u, p, upstream) {
       if (u.kind === 'detections') return { result: JSON.stringify(u.detections) }
-      return { result: JSON.stringify(await imageMeta(kv, upstream, p.identity, u.id)) }
+      if (u.kind === 'image') return { result: JSON.stringify(await imageMeta(kv, upstream, p.identity, u.id)) }
+      const size = await batchNow()
+      // The upstream takes fewer ids than this batch holds (learned since the plan, or by this unit
+      // when its slice's budget ended mid-read): batches it takes, each a unit of its own.
+      if (u.ids.length > size) {
+        const children: FeatureDetectionsUnit[] = []
+        for (let i = 0; i < u.ids.length; i += size) children.push({ kind: 'images', at: u.at + i, ids: u.ids.slice(i, i + size) })
+        return { children }
+      }
+      let learned: number | undefined
+      const metas = await imageMetas(kv, upstream, p.identity, u.ids, { batch: size, onSmaller: (b) => void (learned = b) }).finally(() =>
+        learned !== undefined ? rememberTraits(kv, baseUrl, { batchMax: learned }) : undefined,
+      )
+      return { result: JSON.stringify(u.ids.map((id) => metas.get(id)!)) }
     },
 
     answer(p, results) {
@@ -87,9 +140,10 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
       if (!list) return { ok: false, problem: problem('internal_error', 'The job lost the feature’s detections.') }
       const images = new Map<string, ImageMeta>()
       for (const r of results) {
-        if (r.unit.kind !== 'image') continue
-        const meta = JSON.parse(r.result) as ImageMeta
-        images.set(meta.id, meta)
+        if (r.unit.kind === 'detections') continue
+        // A batch's result is a list; a unit of one image planned before batches holds one.
+        const parsed = JSON.parse(r.result) as ImageMeta[] | ImageMeta
+        for (const meta of Array.isArray(parsed) ? parsed : [parsed]) images.set(meta.id, meta)
       }
       const detections: unknown[] = []
       for (const d of JSON.parse(list.result) as Detection[]) {

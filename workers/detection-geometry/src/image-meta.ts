@@ -2,11 +2,17 @@
  * @module
  * Image metadata the pixel geometry needs. The thumbnail URL expires upstream, so the metadata
  * holding it lives minutes in KV; the width and height never change, so they are also kept a month
- * under a key of their own, and answer (without a URL) while the upstream fails.
+ * under the key every pixel task shares (`imageSizeKey`), and answer (without a URL) while the
+ * upstream fails. Many images' metadata is read in batches (`/images?image_ids=`).
  */
 import { cacheKey, cached, readKept, TTL, writeKept, type Stale } from '../../../shared/cache/kv-cache'
+import { imageSizeKey } from '../../../shared/cache/image-sizes'
+import type { KVLike } from '../../../shared/cache/kv'
+import { readTexts } from '../../../shared/cache/kv-bulk'
 import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
+import { readImages } from '../../../shared/upstream/batch-read'
 import type { GraphClient } from '../../../shared/upstream/client'
+import { UpstreamError } from '../../../shared/upstream/errors'
 import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
 
 export interface ImageMeta {
@@ -19,9 +25,12 @@ export interface ImageMeta {
 /** What an answer may say of its image when the upstream fails: the kept size, no URL. */
 export type ImageMetaOrSize = ImageMeta | (Omit<ImageMeta, 'thumb_original_url'> & { thumb_original_url: null })
 
-/** The key of `id`'s kept size (`entity`, fields `width,height`, `TTL.imageSize`). */
-async function sizeKey(id: string, identity: UpstreamIdentity): Promise<string> {
-  return cacheKey('entity', { id, fields: 'width,height', identity: identityPart(identity) })
+/** The key of `id`'s kept size (`entity`, fields `width,height`, `TTL.imageSize`), shared with every pixel task. */
+const sizeKey = imageSizeKey
+
+/** The key of `id`'s metadata with its URL (`entity`, the named set `image-meta`, `TTL.withThumbUrls`). */
+function metaKey(id: string, identity: UpstreamIdentity): Promise<string> {
+  return cacheKey('entity', { id, fields: 'image-meta', identity: identityPart(identity) })
 }
 
 /**
@@ -32,13 +41,70 @@ async function sizeKey(id: string, identity: UpstreamIdentity): Promise<string> 
  * const meta = await imageMeta(env.CACHE, client, 'server', '315219450124680', defer) // {id, width, height, thumb_original_url}
  */
 export async function imageMeta(kv: KVNamespace | undefined, client: GraphClient, identity: UpstreamIdentity, id: string, defer?: (p: Promise<unknown>) => void): Promise<ImageMeta> {
-  const key = await cacheKey('entity', { id, fields: 'image-meta', identity: identityPart(identity) })
+  const key = await metaKey(id, identity)
   const { value } = await cached(kv, key, TTL.withThumbUrls, async () => {
-    const m = await client.get<ImageMeta>(`/${id}`, { fields: 'id,width,height,thumb_original_url' })
-    await writeKept(kv, await sizeKey(id, identity), JSON.stringify({ width: m.width, height: m.height }), TTL.imageSize, { defer })
-    return { id: m.id, width: m.width, height: m.height, thumb_original_url: m.thumb_original_url }
+    const sKey = await sizeKey(id, identity)
+    // The kept size is read beside the fetch (no wait): when there, it is the answer's size and is
+    // not written again (KV writes are the scarce kind).
+    const [m, kept] = await Promise.all([client.get<ImageMeta>(`/${id}`, { fields: 'id,width,height,thumb_original_url' }), readKept(kv, sKey)])
+    const size = (kept && parseSize(kept.text)) ?? { width: m.width, height: m.height }
+    if (!kept) await writeKept(kv, sKey, JSON.stringify(size), TTL.imageSize, { defer })
+    return { id: m.id, ...size, thumb_original_url: m.thumb_original_url }
   }, { defer })
   return value
+}
+
+/**
+ * The metadata of many images (`ids` distinct) as `identity` sees them: what KV holds (bulk reads
+ * of ≤ 100 keys), the rest read through {@link readImages} in batches of `opts.batch`, each kept
+ * like {@link imageMeta} keeps one (its metadata 300 s; its size a month, written only when not
+ * kept yet). An image the upstream does not know throws the not_found `GET /{id}` would have.
+ * Counts its KV operations in `opts.kvOps` when given.
+ *
+ * @example
+ * const metas = await imageMetas(env.CACHE, client, 'server', ['1', '2'], { batch: 100 }) // Map id → ImageMeta
+ */
+export async function imageMetas(
+  kv: KVLike | undefined,
+  client: GraphClient,
+  identity: UpstreamIdentity,
+  ids: readonly string[],
+  opts: { batch: number; onSmaller?: (batch: number) => void; defer?: (p: Promise<unknown>) => void; kvOps?: { reads: number; writes: number } },
+): Promise<Map<string, ImageMeta>> {
+  const ops = opts.kvOps ?? { reads: 0, writes: 0 }
+  const wanted = [...new Set(ids)]
+  const keys = new Map(await Promise.all(wanted.map(async (id) => [id, await metaKey(id, identity)] as const)))
+  const held = await readTexts(kv, [...keys.values()], ops)
+  const metas = new Map<string, ImageMeta>()
+  const misses: string[] = []
+  for (const id of wanted) {
+    const meta = parseMeta(held.get(keys.get(id)!))
+    if (meta) metas.set(id, meta)
+    else misses.push(id)
+  }
+  if (misses.length > 0) {
+    const read = await readImages<ImageMeta>(client, misses, 'id,width,height,thumb_original_url', { batch: opts.batch, onSmaller: opts.onSmaller })
+    const missing = misses.find((id) => read.absent.has(id))
+    if (missing !== undefined) {
+      throw new UpstreamError('not_found', `Graph API GET /${missing} failed: HTTP 400 (not_found)`, { status: 400, graphCode: 100, tokenSource: client.tokenSource })
+    }
+    const sizeKeys = new Map(await Promise.all(misses.map(async (id) => [id, await sizeKey(id, identity)] as const)))
+    const keptSizes = await readTexts(kv, [...sizeKeys.values()], ops)
+    for (const id of misses) {
+      const m = read.found.get(id)!
+      const kept = parseSize(keptSizes.get(sizeKeys.get(id)!) ?? '')
+      const meta: ImageMeta = { id: m.id, ...(kept ?? { width: m.width, height: m.height }), thumb_original_url: m.thumb_original_url }
+      metas.set(id, meta)
+      const text = JSON.stringify(meta)
+      ops.writes++
+      await cachedWrite(kv, keys.get(id)!, text, TTL.withThumbUrls, opts.defer)
+      if (!kept) {
+        ops.writes++
+        await writeKept(kv, sizeKeys.get(id)!, JSON.stringify({ width: meta.width, height: meta.height }), TTL.imageSize, { defer: opts.defer })
+      }
+    }
+  }
+  return new Map(wanted.map((id) => [id, metas.get(id)!]))
 }
 
 /**
@@ -58,6 +124,25 @@ export async function imageMetaOrKeptSize(kv: KVNamespace | undefined, client: G
     if (!kept || !size) throw error
     return { meta: { id, ...size, thumb_original_url: null }, stale: { ageSeconds: kept.ageSeconds } }
   }
+}
+
+/** A stored `image-meta` value, or null when absent or not one. */
+function parseMeta(text: string | undefined): ImageMeta | null {
+  if (text === undefined) return null
+  try {
+    const m = JSON.parse(text) as Partial<ImageMeta>
+    return typeof m?.id === 'string' && typeof m.width === 'number' && typeof m.height === 'number' && typeof m.thumb_original_url === 'string' ? (m as ImageMeta) : null
+  } catch {
+    return null
+  }
+}
+
+/** A best-effort KV write as `cached` makes it (its TTL, no metadata). */
+async function cachedWrite(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, defer?: (p: Promise<unknown>) => void): Promise<void> {
+  if (!kv) return
+  const quiet = kv.put(key, text, { expirationTtl: ttlSeconds }).catch(() => undefined)
+  if (defer) defer(quiet)
+  else await quiet
 }
 
 function parseSize(text: string): { width: number; height: number } | null {
