@@ -200,7 +200,7 @@ export interface EngineHost {
 }
 
 export class JobRunner<P, U> {
-  readonly store: JobStore
+  #store: JobStore | undefined
   readonly #host: EngineHost
   readonly #task: Task<P, U>
   readonly #o: EngineOptions
@@ -219,7 +219,11 @@ export class JobRunner<P, U> {
     this.#host = host
     this.#task = task
     this.#o = { ...ENGINE_DEFAULTS, ...options }
-    this.store = new JobStore(host.ctx.storage)
+  }
+
+  /** The job's tables, made when first used: a helper object (`runUnits`) never makes them, so it keeps nothing. */
+  get store(): JobStore {
+    return (this.#store ??= new JobStore(this.#host.ctx.storage))
   }
 
   /** The whole answer of the job `name` for `params`: stored when done, else planned, run (or joined) and awaited. */

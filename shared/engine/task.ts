@@ -38,7 +38,10 @@ export interface Task<P, U> {
   plan(params: P, upstream: GraphClient): Promise<{ ok: true; units: U[] } | ({ ok: false } & Failure)>
   /** A unit's identity within its job: a unit added twice (a replayed split) runs once. */
   unitKey(unit: U): string
-  /** Runs one unit against the upstream. Throws UpstreamError when the upstream fails. */
+  /**
+   * Runs one unit against the upstream. Throws UpstreamError when the upstream fails. May run in
+   * another object (a helper, `EngineOptions.helpers`): it depends on its arguments alone.
+   */
   runUnit(unit: U, params: P, upstream: GraphClient): Promise<UnitOutcome<U>>
   /** The whole answer from every finished unit, in plan order (children after their parents' peers), or why there is none. */
   answer(params: P, results: UnitResult<U>[]): { ok: true; body: string } | ({ ok: false } & Failure)
