@@ -1,7 +1,9 @@
 /**
  * @module
  * `GET /internal/progress/v1/sequences/{sequence_id}/detections?…`: how far the sweep of this
- * question has got, as `{"done", "total"}` images (total 0 until the sequence is planned), for the
+ * question has got, as `{"done", "total"}` units of work (total 0 until the sequence is planned):
+ * images when they are read one by one, batches of images (and then the images a batch could not
+ * answer) when the upstream expands detections; for the
  * jobs Worker, which polls it while a job waits for the synchronous route. The gateway never
  * forwards `/internal`. Validates like the public route, reads the sweep object's counts (its
  * parts' summed when split) and starts nothing.
