@@ -3,10 +3,10 @@
  * mly-detection-geometry: detections of an image or of a map feature with their pixel geometry,
  * and `POST /v1/decode` for a geometry the caller already has.
  *
- * An image's detections take two requests, made here. A map feature's take one more per image it
- * is seen in: the FeatureDetectionsJob Durable Object of the question makes them over as many
- * budgeted invocations as the feature needs (one invocation may make only SUBREQUEST_BUDGET
- * upstream calls).
+ * An image's detections take two requests, made here. A map feature's take one, then one per
+ * batch of `BATCH_IDS` images they name (`/images?image_ids=`): the FeatureDetectionsJob Durable
+ * Object of the question makes them over as many budgeted invocations as the feature needs (one
+ * invocation may make only SUBREQUEST_BUDGET upstream calls).
  */
 import { z } from 'zod'
 import { answer, answerJson } from '../../../shared/http/answer'
@@ -63,7 +63,7 @@ app.get('/v1/map-features/:mapFeatureId/detections', validate('param', z.object(
   const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
   // A client's token may see what the server's may not: its runs (and the KV pieces they read) are its own.
   const identity = await requestIdentity(c.req.header('authorization'), c.env)
-  // One image's metadata per unit, in budgeted slices: however many images, no invocation goes past its budget.
+  // A batch of images' metadata per unit, in budgeted slices: however many images, no invocation goes past its budget.
   // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
   const result = await callObject(
     () => c.env.FEATURE_DETECTIONS_JOB.getByName(featureDetectionsName(id, identity)),

@@ -28,7 +28,7 @@ it('KV answers a list of keys with a Map in one read (bulk reads work here)', as
 it('the image route takes the size it keeps, and does not write it again when it asks the upstream for a fresh URL', async () => {
   const world = (await (await fetch(`${env.MAPILLARY_GRAPH_URL}/__sandbox/truth/world`)).json()) as any
   const id = world.sampleImages.ordinary as string
-  const truth = await (await fetch(`${env.MAPILLARY_GRAPH_URL}/${id}?fields=id,width,height`, { headers: { authorization: `OAuth ${env.MAPILLARY_ACCESS_TOKEN}` } })).json()
+  const truth = (await (await fetch(`${env.MAPILLARY_GRAPH_URL}/${id}?fields=id,width,height`, { headers: { authorization: `OAuth ${env.MAPILLARY_ACCESS_TOKEN}` } })).json()) as { width: number; height: number }
   const ask = () => exports.default.fetch(`https://dg.test/v1/images/${id}/detections`)
 
   const before = await keyNames(env.CACHE, 'entity')
