@@ -14,7 +14,7 @@ import { env, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { partName } from '../../../shared/engine/job-runner'
-import { forgetTraits } from '../../../shared/upstream/traits'
+import { forgetTraits, readTraits, rememberTraits } from '../../../shared/upstream/traits'
 import { normalizeParams, sweepName } from '../src/params'
 import type { SequenceSweep } from '../src/sequence-sweep'
 import { delta, standIn, sweepStub, type WorldSequence } from './support'
@@ -138,6 +138,39 @@ describe('the same answer, byte for byte, in every combination (250 images, BATC
       }
     }
   }, 600_000)
+})
+
+describe('what is remembered of the upstream', () => {
+  it('a remembered behaviour that changed never gives a wrong answer, and is remembered anew; a batch maximum learned is remembered', async () => {
+    const cases: Array<{ remembered: 'expanded' | 'ids-only'; now: Expansion; learned: 'expanded' | 'ids-only' | 'refused' }> = [
+      { remembered: 'expanded', now: 'refuse', learned: 'refused' },
+      { remembered: 'expanded', now: 'ids', learned: 'ids-only' },
+      // Known as ids only: never probed again within the hour, so per image, still exact.
+      { remembered: 'ids-only', now: 'expand', learned: 'ids-only' },
+    ]
+    for (const c of cases) {
+      for (const pixels of [false, true]) {
+        const label = `${JSON.stringify(c)} pixels=${pixels}`
+        const expected = await expectedBody(s250.id, DEFAULT_FIELDS, pixels)
+        await forget(s250.id, DEFAULT_FIELDS, pixels)
+        await rememberTraits(env.CACHE, env.MAPILLARY_GRAPH_URL, { detectionsExpansion: c.remembered })
+        await standIn.config({ detectionsExpansion: c.now })
+        const { body, d } = await ask(s250.id, DEFAULT_FIELDS, pixels)
+        expect(body === expected, `${label}: the answer differs from the per-image one`).toBe(true)
+        expect((await readTraits(env.CACHE, env.MAPILLARY_GRAPH_URL)).detectionsExpansion, label).toBe(c.learned)
+        if (c.remembered === 'expanded') expect(d.images, `${label}: the batches were tried`).toBeGreaterThanOrEqual(3)
+        else expect(d.images ?? 0, `${label}: no batch of detections, no probe`).toBeLessThanOrEqual(pixels ? 3 : 0)
+        await standIn.reset()
+      }
+    }
+
+    await forget(s250.id, ALL_FIELDS, false)
+    await standIn.config({ detectionsExpansion: 'expand', maxBatchIds: 30 })
+    const { body } = await ask(s250.id, ALL_FIELDS, false)
+    expect(body === (await expectedBody(s250.id, ALL_FIELDS, false))).toBe(true)
+    // Probed at 100, 50, then 25: the largest size seen to pass.
+    expect(await readTraits(env.CACHE, env.MAPILLARY_GRAPH_URL)).toEqual({ detectionsExpansion: 'expanded', batchMax: 25 })
+  }, 300_000)
 })
 
 describe('request counts of the 1,250-image sequence', () => {
