@@ -3,8 +3,10 @@
  * mly-sequence-detections: the image ids of a sequence, then every image's detections.
  *
  * The answer comes from the KV cache when it can; otherwise from the SequenceSweep Durable Object
- * of the question, which fans the per-image requests out over as many budgeted invocations as the
- * sequence needs (one invocation may make only SUBREQUEST_BUDGET upstream calls).
+ * of the question, which fans the upstream requests out over as many budgeted invocations as the
+ * sequence needs (one invocation may make only SUBREQUEST_BUDGET upstream calls): batches of
+ * BATCH_IDS images when the upstream expands `detections.<field>`, else one request per image
+ * (src/sequence-task.ts).
  */
 import { answerJson } from '../../../shared/http/answer'
 import { ProblemError } from '../../../shared/problem/problem'

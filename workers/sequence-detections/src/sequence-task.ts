@@ -74,9 +74,9 @@ export interface SequenceTaskHost {
   batchIds: number
   /** The sweep's sharding: sizes batches are cut so a long sequence still spreads over every part. */
   shards: ShardSettings
-  /** The remembered upstream traits (never throws: unknown when they cannot be read). */
+  /** The remembered upstream traits (never throws: nothing known when they cannot be read). */
   readTraits(): Promise<SequenceTraits>
-  /** Remembers what was learned (never throws). */
+  /** Remembers what was learned (never throws: best effort). */
   rememberTraits(patch: SequenceTraits): Promise<void>
   /** Image sizes, kept ones first, the rest read in batches of `batch` (shared/cache/image-sizes.ts). */
   imageSizes(client: GraphClient, ids: string[], batch: number): Promise<Map<string, Size>>

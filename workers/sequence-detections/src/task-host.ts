@@ -25,22 +25,9 @@ export function sequenceTaskHost(env: Env, o: { identity: () => UpstreamIdentity
   return {
     batchIds: batchIdsSetting(env),
     shards: shardSettings(env),
-    async readTraits() {
-      try {
-        return await readTraits(env.CACHE, upstream)
-      } catch (e) {
-        // KV failing costs requests (a probe, per-image reads), never an answer.
-        console.warn('sequence-detections: upstream traits unreadable', e instanceof Error ? e.name : typeof e)
-        return {}
-      }
-    },
-    async rememberTraits(patch) {
-      try {
-        await rememberTraits(env.CACHE, upstream, patch)
-      } catch (e) {
-        console.warn('sequence-detections: upstream traits not kept', e instanceof Error ? e.name : typeof e)
-      }
-    },
+    // Best effort both ways (shared/upstream/traits.ts): a KV failure costs a probe, never an answer.
+    readTraits: () => readTraits(env.CACHE, upstream),
+    rememberTraits: (patch) => rememberTraits(env.CACHE, upstream, patch),
     async imageSizes(client, ids, batch) {
       return (await imageSizes(env.CACHE, client, o.identity(), ids, { batch, defer: o.defer })).sizes
     },
