@@ -359,12 +359,13 @@ async function sequenceCase(label, n, { expansion } = {}) {
 }
 
 /**
- * A crowd case: one map feature seen in about CROWD images (run k asks the crowd of CROWD + k, new
+ * A crowd case: one map feature seen in about CROWD images (run k asks the crowd of CROWD − k, new
  * ids, so no cache answers it), through `path(featureId)`; `count(body)` must equal the upstream's.
  */
 async function crowdCase(label, worker, planRoute, path, count, upstreamCount) {
   await guarded(label, `${CROWD} images`, async () => {
-    const sizes = Array.from({ length: RUNS }, (_, k) => CROWD + k)
+    // Downwards from CROWD: every run's floor is the same (1 + ceil(CROWD / batch)) when CROWD is a multiple of it.
+    const sizes = Array.from({ length: RUNS }, (_, k) => CROWD - k)
     const expected = []
     for (const size of sizes) {
       await configure({ crowd: { count: size } }, 'stand-in crowd')
