@@ -172,6 +172,26 @@ describe('readImages', () => {
     expect([...r.found.keys()].sort()).toEqual(ids)
   })
 
+  it('an outage (5xx on every request) teaches no smaller size: nothing passed at one', async () => {
+    const up = upstream({ max: 200, always: { status: 503, body: { error: { message: 'down', code: 2 } } } })
+    const told: number[] = []
+    const e = await failure(readImages(clientFor(up.fetch, { maxAttempts: 1 }), idsOf(100), 'id', { batch: 100, onSmaller: (b) => told.push(b) }))
+    expect(e.reason).toBe('unavailable')
+    // Halved within the read, but not told: a size learned from an outage would make every read for
+    // the next hour ask one id a request.
+    expect(up.asked.some((a) => a.ids.length < 100)).toBe(true)
+    expect(told).toEqual([])
+  })
+
+  it('a size refused with HTTP 500 is told once a smaller chunk has passed, and only then', async () => {
+    const up = upstream({ max: 30, refusal: '500' })
+    const told: number[] = []
+    const r = await readImages(clientFor(up.fetch, { maxAttempts: 1 }), idsOf(100), 'id', { batch: 100, onSmaller: (b) => told.push(b) })
+    expect(r.found.size).toBe(100)
+    // 100 and 50 refused; 25 passed: 25 is told, once.
+    expect(told).toEqual([25])
+  })
+
   it('halves down to single ids, asked with GET /{id}', async () => {
     const up = upstream({ max: 1, refusal: '400' })
     const ids = ['11', '12', '13', '14', '15']

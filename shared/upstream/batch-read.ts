@@ -29,8 +29,10 @@ export interface ReadImagesOptions {
   /** Ids per request to start with. */
   batch: number
   /**
-   * Told each time a refusal makes the chunks smaller, even when the read then fails (the budget
-   * ended): what a later read should start with (e.g. remembered with `rememberTraits`).
+   * Told the smaller size a later read should start with (e.g. remembered with `rememberTraits`):
+   * at once after a 4xx refusal ("Too many ids"), even when the read then fails (the budget
+   * ended); after a 5xx or a lost answer, only once a chunk of the smaller size has passed, so an
+   * outage never teaches one id a request.
    */
   onSmaller?: (batch: number) => void
 }
@@ -73,6 +75,8 @@ export async function readImages<T extends { id: string }>(client: GraphClient, 
   // Ids a chunk's answer left out: asked alone, before any new chunk.
   const alone: string[] = []
   let batch = opts.batch
+  // A size halved after a failure that may be an outage, not told until a chunk that small passes.
+  let unconfirmed: number | undefined
   let requests = 0
   let error: unknown
 
@@ -97,12 +101,19 @@ export async function readImages<T extends { id: string }>(client: GraphClient, 
       const half = Math.ceil(chunk.length / 2)
       if (half < batch) {
         batch = half
-        opts.onSmaller?.(batch)
+        if (e.reason === 'bad_request' || e.reason === 'not_found') {
+          unconfirmed = undefined
+          opts.onSmaller?.(batch)
+        } else unconfirmed = batch
       }
       pending.unshift(...chunk)
       return
     }
     if (!Array.isArray(data)) throw new UpstreamError('bad_response', 'Graph API GET /images answered no data list (bad_response)')
+    if (unconfirmed !== undefined && chunk.length <= unconfirmed) {
+      unconfirmed = undefined
+      opts.onSmaller?.(batch)
+    }
     const wanted = new Set(chunk)
     for (const item of data as Array<T | null>) {
       const id = item && item.id !== undefined ? String(item.id) : undefined
