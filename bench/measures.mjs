@@ -161,3 +161,114 @@ export class RssSampler {
     this.stop()
   }
 }
+
+/**
+ * Used V8 heap of each isolate of workerd processes, sampled through their inspectors
+ * (`Runtime.getHeapUsage`, every `everyMs`) between `start` and `stop`: the peak per isolate, MB.
+ * workerd runs one isolate per Worker; a Worker's Durable Objects (here the sweep object and its
+ * helpers) share it, so a Worker's peak is everything its code held at once. Used heap counts
+ * garbage not yet collected, so it bounds the live heap from above. A sample waits while the
+ * isolate runs JavaScript (the inspector takes the isolate's lock), so a peak held only inside one
+ * long synchronous step is read just after it.
+ * @example const heap = await HeapSampler.connect([{ port: 32603 }]); heap.start(); … heap.stop() // { 'map-features': 31.2, … }
+ */
+export class HeapSampler {
+  #targets
+  #everyMs
+  #peaks = new Map()
+  #running = false
+  #loop
+
+  constructor(targets, everyMs) {
+    this.#targets = targets
+    this.#everyMs = everyMs
+  }
+
+  /** Connects to every Worker (`core:user:<name>`) the inspectors at `ports` list. */
+  static async connect(ports, everyMs = 20) {
+    const targets = []
+    for (const port of ports) {
+      let list = []
+      try {
+        list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()
+      } catch {
+        continue
+      }
+      for (const t of list) {
+        if (!t.id.startsWith('core:user:')) continue
+        targets.push(await inspectorSession(t.webSocketDebuggerUrl, t.id.slice('core:user:'.length)))
+      }
+    }
+    return new HeapSampler(targets, everyMs)
+  }
+
+  /** Worker names reached. */
+  get names() {
+    return this.#targets.map((t) => t.name)
+  }
+
+  /** Used heap of each isolate now, MB. */
+  async now() {
+    const out = {}
+    await Promise.all(this.#targets.map(async (t) => (out[t.name] = (await t.call('Runtime.getHeapUsage')).usedSize / 2 ** 20)))
+    return out
+  }
+
+  start() {
+    this.#peaks = new Map()
+    this.#running = true
+    this.#loop = (async () => {
+      while (this.#running) {
+        await Promise.all(
+          this.#targets.map(async (t) => {
+            const mb = (await t.call('Runtime.getHeapUsage')).usedSize / 2 ** 20
+            if (!(this.#peaks.get(t.name) >= mb)) this.#peaks.set(t.name, mb)
+          }),
+        )
+        await new Promise((r) => setTimeout(r, this.#everyMs))
+      }
+    })()
+  }
+
+  /** Stops sampling: the peak used heap per Worker, MB (one more sample taken at the end). */
+  async stop() {
+    this.#running = false
+    await this.#loop
+    for (const [name, mb] of Object.entries(await this.now())) if (!(this.#peaks.get(name) >= mb)) this.#peaks.set(name, mb)
+    return Object.fromEntries(this.#peaks)
+  }
+
+  close() {
+    this.#running = false
+    for (const t of this.#targets) t.close()
+  }
+}
+
+/** A Chrome DevTools Protocol session on one inspector target: `call(method, params)` → result. */
+async function inspectorSession(url, name) {
+  const ws = new WebSocket(url)
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve
+    ws.onerror = () => reject(new Error(`inspector ${url} refused`))
+  })
+  let next = 0
+  const pending = new Map()
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data)
+    const p = pending.get(m.id)
+    if (!p) return
+    pending.delete(m.id)
+    if (m.error) p.reject(new Error(`${name}: ${m.error.message}`))
+    else p.resolve(m.result)
+  }
+  return {
+    name,
+    call: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const id = ++next
+        pending.set(id, { resolve, reject })
+        ws.send(JSON.stringify({ id, method, params }))
+      }),
+    close: () => ws.close(),
+  }
+}

@@ -9,9 +9,11 @@
  * A group whose part is missing (a stand-in config key, a route) prints "n/a" and why.
  */
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createTestHarness } from 'wrangler'
-import { cellDepths, cellRounds, connectionsWith, roundAwareBound, quotaAnswersPerMinute, tomlVar, workerdPids, RssSampler } from './measures.mjs'
+import { cellDepths, cellRounds, connectionsWith, roundAwareBound, quotaAnswersPerMinute, tomlVar, workerdPids, RssSampler, HeapSampler } from './measures.mjs'
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
 process.env.WRANGLER_SEND_METRICS ??= 'false'
@@ -54,10 +56,21 @@ const system = createTestHarness({
     ...TASKS.map((t) => ({ configPath: `workers/${t}/wrangler.toml`, vars: { MAPILLARY_GRAPH_URL: upstream.origin }, secrets: { MAPILLARY_ACCESS_TOKEN: TOKEN } })),
   ],
 })
+// The product's workerd gets a V8 inspector (bench/workerd-inspect.sh wraps the real binary), so
+// each isolate's heap is read while a case runs; BENCH_HEAP=0 runs it without one.
+const HEAP = process.env.BENCH_HEAP !== '0'
+const inspectorLog = join(mkdtempSync(join(tmpdir(), 'bench-')), 'inspectors')
+if (HEAP) {
+  writeFileSync(inspectorLog, '')
+  Object.assign(process.env, { BENCH_WORKERD: require('workerd').default, BENCH_INSPECTOR_LOG: inspectorLog, MINIFLARE_WORKERD_PATH: new URL('./workerd-inspect.sh', import.meta.url).pathname })
+}
 const { url: gateway } = await system.listen()
+delete process.env.MINIFLARE_WORKERD_PATH
 // The product's workerd: every isolate of the system (gateway, task Workers, their objects) runs in it.
 const productPids = workerdPids().filter((p) => !sandboxPids.has(p) && !sandboxBefore.has(p))
 const rss = new RssSampler(productPids)
+const inspectorPorts = HEAP ? readFileSync(inspectorLog, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number)).filter(([pid]) => productPids.includes(pid)).map(([, port]) => port) : []
+const heap = await HeapSampler.connect(inspectorPorts)
 
 // The baseline gets a retry on a dropped local socket, so it is measured, not crashed.
 const up = async (path, init, tries = 3) => {
@@ -78,6 +91,11 @@ await control('/__sandbox/config', { latencyMs: LATENCY_MS, jitterMs: JITTER_MS 
 const district = (part) => world.districts.find((d) => d.name.includes(part))
 const sequence = (n) => world.sequences.find((s) => s.length === n)
 
+/** The two largest peaks of used heap, by Worker: "map-features 31.2, gateway 14.0". */
+const heapText = (peaks) => {
+  const top = Object.entries(peaks ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 2)
+  return top.length ? top.map(([w, mb]) => `${w} ${mb.toFixed(1)}`).join(', ') : 'n/a'
+}
 /** Stand-in requests by route between two stats snapshots, and the last URLs (up to 500 kept). */
 function delta(a, b) {
   const byRoute = Object.fromEntries(Object.keys(b.byRoute).map((k) => [k, b.byRoute[k] - (a.byRoute[k] ?? 0)]))
@@ -91,11 +109,13 @@ async function measure(fn) {
   rss.start()
   const startedAt = Date.now()
   const jobs0 = viaJobs
+  heap.start()
   const t0 = performance.now()
   const out = await fn()
   const seconds = (performance.now() - t0) / 1000
   const memoryMb = rss.stop()
-  return { ...out, seconds, memoryMb, startedAt, viaJob: viaJobs > jobs0, ...delta(s0, await stats()) }
+  const heapMb = await heap.stop()
+  return { ...out, seconds, memoryMb, heapMb, startedAt, viaJob: viaJobs > jobs0, ...delta(s0, await stats()) }
 }
 
 const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x))
@@ -207,6 +227,7 @@ async function median(variant, complete, runs = RUNS, before = async () => {}) {
     requestsSeen: [...new Set(done.map((r) => r.requests))].sort((a, b) => a - b),
     runs: done.length,
     memoryMb: Math.max(...done.map((r) => r.memoryMb)),
+    heapMb: Object.fromEntries([...new Set(done.flatMap((r) => Object.keys(r.heapMb)))].map((w) => [w, Math.max(...done.map((r) => r.heapMb[w] ?? 0))])),
     viaJobs: done.filter((r) => r.viaJob).length,
   }
 }
@@ -311,6 +332,17 @@ async function boxCase(label, d, { runs = RUNS, faqRun = RUN_FAQ } = {}) {
       })
       console.error(`  ${label}: cells reached the stand-in at (ms): ${spans.join(', ')}; answer at +${Math.round(mine.seconds * 1000)}`)
     }
+    // The replay: the very cells our sweep asked, round by round straight from Node, each round's
+    // requests all at once (bodies read whole). The stand-in is one single-threaded isolate on this
+    // machine, so a round of many capped answers takes longer than one lone round trip: this is
+    // what the stand-in itself needs to answer our sweep's rounds here.
+    let replay
+    if (cells && mine.urls) {
+      const depth = cellDepths(cells)
+      const search = mine.urls.filter((u) => new URL(u).pathname === '/map_features')
+      replay = await replayRounds(rounds.map((_, r) => search.filter((_, i) => depth[i] === r)))
+      console.error(`  ${label}: replayed round by round from Node (s): ${replay.perRound.map((x) => x.toFixed(2)).join(' + ')} = ${replay.seconds.toFixed(2)}`)
+    }
     let faq
     if (faqRun) {
       const run = await measure(() => faqBox(d.bbox))
@@ -319,9 +351,32 @@ async function boxCase(label, d, { runs = RUNS, faqRun = RUN_FAQ } = {}) {
       const counted = faqBoxCounted(d.bbox, points)
       faq = { requests: counted.requests, ran: false, complete: counted.lost === 0, lost: counted.lost, over: counted.over }
     }
-    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s (asked again, answered without upstream: ${again.toFixed(2)} s), rounds ${rounds?.join('+')}; FAQ ${faq.requests} requests${faq.ran ? ` ${faq.seconds.toFixed(2)} s` : ' (counted)'}`)
-    return { size: `${truth.size} features`, mine, faq, complete: [sameSet(mine.ids, truth), faq.complete], floor: Math.ceil(truth.size / UPSTREAM_CAP), floorWhy: 'features / 2000', rounds }
+    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s (asked again, answered without upstream: ${again.toFixed(2)} s), rounds ${rounds?.join('+')}, peak heap MB ${heapText(mine.heapMb)}, RSS +${mine.memoryMb.toFixed(0)} MB; FAQ ${faq.requests} requests${faq.ran ? ` ${faq.seconds.toFixed(2)} s` : ' (counted)'}`)
+    return { size: `${truth.size} features`, mine, faq, complete: [sameSet(mine.ids, truth), faq.complete], floor: Math.ceil(truth.size / UPSTREAM_CAP), floorWhy: 'features / 2000', rounds, replay, again }
   })
+}
+
+/**
+ * Upstream URLs (as the stand-in recorded them) asked again from Node, round after round, each
+ * round's all at once, bodies read whole: seconds per round and summed.
+ */
+async function replayRounds(roundsOfUrls) {
+  const perRound = []
+  for (const urls of roundsOfUrls) {
+    const t0 = performance.now()
+    await Promise.all(
+      urls.map(async (u) => {
+        const url = new URL(u)
+        url.searchParams.delete('access_token')
+        const res = await fetch(new URL(url.pathname + url.search, upstream), { headers: { authorization: `OAuth ${TOKEN}` } })
+        // Read whole, not parsed: the product's own parsing is part of what is measured against this.
+        const text = await res.text()
+        if (!res.ok) throw new Error(`replay ${url.pathname} → ${res.status} ${text.slice(0, 120)}`)
+      }),
+    )
+    perRound.push((performance.now() - t0) / 1000)
+  }
+  return { perRound, seconds: perRound.reduce((a, b) => a + b, 0) }
 }
 
 /** Rounds of a fan-out read from its requests by route, in dependency order (a probe batch is not told apart). */
@@ -451,14 +506,14 @@ for (const r of rows) {
 }
 lines.push(
   '',
-  `Rounds and the round-aware bound: a round is the requests that wait for no other answer of the case (a box: the cells at one depth of its splits, read from the \`/map_features\` URLs the stand-in saw; a fan-out: the plan, then the reads, by route). The product remembers how the upstream treats expanded detections (an hour): the warm-up meets an expanding stand-in, the 50-image case the default (ids only), so the ids-only case runs on what the product learned there. Round-aware bound = Σ over rounds r of ceil(cells_r / connections) × the measured round trip (a capped 2000-feature \`/map_features\` request to the stand-in alone, the median of 5 before the cases and 5 after: ${f(roundTripMs, 1)} ms; ${f(roundTripStartMs, 1)} ms before, ${f(roundTripEndMs, 1)} ms after), with ${MANY} connections (6 × (1 + BOX_HELPERS ${BOX_HELPERS}), what a box round holds with helper objects) and with 6 (one invocation). Peak memory: the RSS of the product's workerd processes (${productPids.length}, summed; workerd runs every isolate of the system in one process: gateway, task Workers, their Durable Objects, so this bounds any one isolate's share from above), sampled every 20 ms, peak during a run − the RSS just before it, the largest of the case's runs (idle: ${f(idleRssMb, 0)} MB). Answers per minute: the Mapillary app quota (search ${quotaAnswersPerMinute.SEARCH}/min for \`/map_features\` and \`/images\`, entity ${quotaAnswersPerMinute.ENTITY}/min for the rest) ÷ our requests per answer, the tighter budget named.`,
+  `Rounds and the round-aware bound: a round is the requests that wait for no other answer of the case (a box: the cells at one depth of its splits, read from the \`/map_features\` URLs the stand-in saw; a fan-out: the plan, then the reads, by route). The product remembers how the upstream treats expanded detections (an hour): the warm-up meets an expanding stand-in, the 50-image case the default (ids only), so the ids-only case runs on what the product learned there. Round-aware bound = Σ over rounds r of ceil(cells_r / connections) × the measured round trip (a capped 2000-feature \`/map_features\` request to the stand-in alone, the median of 5 before the cases and 5 after: ${f(roundTripMs, 1)} ms; ${f(roundTripStartMs, 1)} ms before, ${f(roundTripEndMs, 1)} ms after), with ${MANY} connections (6 × (1 + BOX_HELPERS ${BOX_HELPERS}), what a box round holds with helper objects) and with 6 (one invocation). Peak memory: the RSS of the product's workerd processes (${productPids.length}, summed; workerd runs every isolate of the system in one process: gateway, task Workers, their Durable Objects, so this bounds any one isolate's share from above), sampled every 20 ms, peak during a run − the RSS just before it, the largest of the case's runs (idle: ${f(idleRssMb, 0)} MB). Peak heap per isolate: the used V8 heap of each Worker's isolate in the product's workerd, read through its inspector (\`Runtime.getHeapUsage\`, every 20 ms while a run goes; ${heap.names.length ? `${heap.names.length} isolates` : 'no inspector reached: n/a'}), the peak of the case's runs, the two largest named; workerd runs one isolate per Worker and a Worker's Durable Objects (the sweep object and its helpers) share it, so map-features is all of the box's objects at once (on Cloudflare each object has its own isolate of 128 MB); used heap counts garbage not yet collected. Replay bound (boxes): the very cells our median run asked (read from the stand-in's URLs), asked again round by round straight from Node, each round's requests all at once, bodies read whole, the rounds' times summed, plus the answer's way (the same question asked again once the sweep is done: gateway, Worker, KV and the 11 MB body, no upstream request); the stand-in is one single-threaded isolate on a machine the product shares, so a round of many capped answers takes more than a lone round trip here, which the round-aware bound leaves out. Answers per minute: the Mapillary app quota (search ${quotaAnswersPerMinute.SEARCH}/min for \`/map_features\` and \`/images\`, entity ${quotaAnswersPerMinute.ENTITY}/min for the rest) ÷ our requests per answer, the tighter budget named.`,
   '',
-  '| case | ours: requests (search + entity) | FAQ: requests | lower bound | ours / lower bound | rounds: cells per round | ours: s | round-aware bound s (' + MANY + ' conn.) | ours / bound | round-aware bound s (6 conn.) | ours / bound (6) | peak memory MB | answers / min (limited by) |',
-  '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|',
+  '| case | ours: requests (search + entity) | FAQ: requests | lower bound | ours / lower bound | rounds: cells per round | ours: s | round-aware bound s (' + MANY + ' conn.) | ours / bound | round-aware bound s (6 conn.) | ours / bound (6) | replay bound s (replay + answer\'s way) | ours / replay bound | peak memory MB (RSS, all isolates) | peak heap MB per isolate | answers / min (limited by) |',
+  '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
 )
 for (const r of rows) {
   if (r.na) {
-    lines.push(na(r, 13))
+    lines.push(na(r, 16))
     continue
   }
   const search = (r.mine.byRoute.map_features ?? 0) + (r.mine.byRoute.images ?? 0)
@@ -467,12 +522,14 @@ for (const r of rows) {
   const many = r.rounds ? roundAwareBound(r.rounds, MANY, rtt) : NaN
   const six = r.rounds ? roundAwareBound(r.rounds, CONNECTIONS, rtt) : NaN
   const quota = quotaAnswersPerMinute({ search, entity })
+  const replayBound = r.replay ? r.replay.seconds + r.again : NaN
   lines.push(
-    `| ${r.label} | ${r.mine.requests} (${search} + ${entity}) | ${r.faq.requests}${r.faq.ran ? '' : ' (counted)'} | ${r.floor} (${r.floorWhy}) | ${f(r.mine.requests / r.floor)}× | ${r.rounds ? `${r.rounds.length}: ${r.rounds.join(' + ')}` : 'n/a (URLs not kept)'} | ${f(r.mine.seconds)} | ${f(many)} | ${f(r.mine.seconds / many)}× | ${f(six)} | ${f(r.mine.seconds / six)}× | ${f(r.mine.memoryMb, 1)} | ${Math.floor(quota.answers)} (${quota.limit}) |`,
+    `| ${r.label} | ${r.mine.requests} (${search} + ${entity}) | ${r.faq.requests}${r.faq.ran ? '' : ' (counted)'} | ${r.floor} (${r.floorWhy}) | ${f(r.mine.requests / r.floor)}× | ${r.rounds ? `${r.rounds.length}: ${r.rounds.join(' + ')}` : 'n/a (URLs not kept)'} | ${f(r.mine.seconds)} | ${f(many)} | ${f(r.mine.seconds / many)}× | ${f(six)} | ${f(r.mine.seconds / six)}× | ${r.replay ? `${f(replayBound)} (${f(r.replay.seconds)} + ${f(r.again)})` : 'n/a'} | ${r.replay ? `${f(r.mine.seconds / replayBound)}×` : 'n/a'} | ${f(r.mine.memoryMb, 1)} | ${heapText(r.mine.heapMb)} | ${Math.floor(quota.answers)} (${quota.limit}) |`,
   )
 }
 console.log(lines.join('\n'))
 rss.close()
+heap.close()
 await Promise.allSettled([system.close(), sandbox.close()])
 
 // `npm run bench -- --readme`: the README's table is this run's, written between its markers.
