@@ -7,9 +7,9 @@
  * starts where the product's memory of the upstream was left by the one before.
  */
 import { describe, expect, it } from 'vitest'
-import { withPixels } from '../shared/mvt/with-pixels'
 import { SERVER_TOKEN, useSystem, type SandboxStats } from './support/system'
 import { ended, submitted } from './support/jobs'
+import { expectedSequenceBody } from './support/sequence-oracle'
 
 const t = useSystem()
 
@@ -20,43 +20,8 @@ const upstream = async <T>(path: string): Promise<T> => {
 }
 const seq1250 = () => t.world.sequences.find((s: { length: number }) => s.length === 1250) as { id: string }
 
-/** Runs `f` over `items`, 8 at a time, results in order. */
-async function mapLimited<T, R>(items: readonly T[], f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < items.length) {
-        const i = next++
-        out[i] = await f(items[i]!)
-      }
-    }),
-  )
-  return out
-}
-
-/** The public body from the stand-in's own per-image routes: `id`, then the fields alphabetically, pixels from the shared decoder. */
-async function expectedBody(sequenceId: string, fields: string[], pixels: boolean): Promise<string> {
-  const ids = (await upstream<{ data: { id: string }[] }>(`/image_ids?sequence_id=${sequenceId}`)).data.map((d) => String(d.id))
-  const keys = ['id', ...[...new Set(fields)].filter((f) => f !== 'id').sort()]
-  const ask = [...new Set([...keys, ...(pixels ? ['geometry'] : [])])].join(',')
-  const unique = [...new Set(ids)]
-  const lists = await mapLimited(unique, async (id) => {
-    const list = await upstream<{ data: Array<Record<string, unknown>> }>(`/${id}/detections?fields=${ask}`)
-    const size = pixels ? await upstream<{ width: number; height: number }>(`/${id}?fields=width,height`) : undefined
-    return list.data.map((d) => {
-      const out: Record<string, unknown> = {}
-      for (const k of keys) if (k in d) out[k] = d[k]
-      if (size) {
-        const drawn = withPixels(d, size.width, size.height)
-        out.pixel_geometry = drawn.pixel_geometry
-        if (drawn.pixel_geometry_error) out.pixel_geometry_error = drawn.pixel_geometry_error
-      }
-      return out
-    })
-  })
-  return `{"sequence_id":${JSON.stringify(sequenceId)},"image_ids":${JSON.stringify(ids)},"detections":{${unique.map((id, i) => `${JSON.stringify(id)}:${JSON.stringify(lists[i])}`).join(',')}}}`
-}
+/** The public body from the stand-in's own per-image routes (test/support/sequence-oracle.ts). */
+const expectedBody = (sequenceId: string, fields: string[], pixels: boolean) => expectedSequenceBody(upstream, sequenceId, fields, pixels)
 
 /** The public route's answer and what it cost at the stand-in. */
 async function ask(path: string) {

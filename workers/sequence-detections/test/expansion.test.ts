@@ -12,11 +12,11 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { withPixels } from '../../../shared/mvt/with-pixels'
 import { partName } from '../../../shared/engine/job-runner'
 import { forgetTraits, readTraits, rememberTraits } from '../../../shared/upstream/traits'
 import { normalizeParams, sweepName } from '../src/params'
 import type { SequenceSweep } from '../src/sequence-sweep'
+import { expectedSequenceBody } from '../../../test/support/sequence-oracle'
 import { delta, standIn, sweepStub, type WorldSequence } from './support'
 
 const DEFAULT_FIELDS = ['id', 'value', 'geometry']
@@ -48,21 +48,6 @@ async function forget(sequenceId: string, fields: string[], pixels: boolean) {
   for (const n of names) await runInDurableObject(env.SEQUENCE_SWEEP.getByName(n), (o: SequenceSweep) => o.runner.store.clear())
 }
 
-/** Runs `count` async jobs over `items`, a few at a time. */
-async function mapLimited<T, R>(items: readonly T[], count: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: count }, async () => {
-      while (next < items.length) {
-        const i = next++
-        out[i] = await f(items[i]!)
-      }
-    }),
-  )
-  return out
-}
-
 const expectedCache = new Map<string, string>()
 
 /**
@@ -74,26 +59,7 @@ async function expectedBody(sequenceId: string, fields: string[], pixels: boolea
   const cacheKey = `${sequenceId}|${fields.join(',')}|${pixels}`
   const kept = expectedCache.get(cacheKey)
   if (kept) return kept
-  const ids = (await standIn.get<{ data: { id: string }[] }>(`/image_ids?sequence_id=${sequenceId}`)).data.map((d) => String(d.id))
-  const keys = ['id', ...[...new Set(fields)].filter((f) => f !== 'id').sort()]
-  const ask = [...new Set([...keys, ...(pixels ? ['geometry'] : [])])].join(',')
-  const unique = [...new Set(ids)]
-  const lists = await mapLimited(unique, 8, async (id) => {
-    const list = await standIn.get<{ data: Array<Record<string, unknown>> }>(`/${id}/detections?fields=${ask}`)
-    const size = pixels ? await standIn.get<{ width: number; height: number }>(`/${id}?fields=width,height`) : undefined
-    return list.data.map((d) => {
-      const out: Record<string, unknown> = {}
-      for (const k of keys) if (k in d) out[k] = d[k]
-      if (size) {
-        const drawn = withPixels(d, size.width, size.height)
-        out.pixel_geometry = drawn.pixel_geometry
-        if (drawn.pixel_geometry_error) out.pixel_geometry_error = drawn.pixel_geometry_error
-      }
-      return out
-    })
-  })
-  const entries = unique.map((id, i) => `${JSON.stringify(id)}:${JSON.stringify(lists[i])}`)
-  const body = `{"sequence_id":${JSON.stringify(sequenceId)},"image_ids":${JSON.stringify(ids)},"detections":{${entries.join(',')}}}`
+  const body = await expectedSequenceBody((path) => standIn.get(path), sequenceId, fields, pixels)
   expectedCache.set(cacheKey, body)
   return body
 }
