@@ -207,6 +207,13 @@ export class HeapSampler {
     return this.#targets.map((t) => t.name)
   }
 
+  /** A DevTools Protocol call on the named Worker's isolate (e.g. `Profiler.start`). */
+  call(name, method, params) {
+    const t = this.#targets.find((x) => x.name === name)
+    if (!t) throw new Error(`no inspector for ${name}`)
+    return t.call(method, params)
+  }
+
   /** Used heap of each isolate now, MB. */
   async now() {
     const out = {}

@@ -59,6 +59,9 @@ const system = createTestHarness({
 // The product's workerd gets a V8 inspector (bench/workerd-inspect.sh wraps the real binary), so
 // each isolate's heap is read while a case runs; BENCH_HEAP=0 runs it without one.
 const HEAP = process.env.BENCH_HEAP !== '0'
+const PROFILE = process.env.BENCH_PROFILE
+const PROFILE_WORKERS = (process.env.BENCH_PROFILE_WORKERS ?? 'map-features,gateway').split(',')
+let profiles = 0
 const inspectorLog = join(mkdtempSync(join(tmpdir(), 'bench-')), 'inspectors')
 if (HEAP) {
   writeFileSync(inspectorLog, '')
@@ -110,8 +113,16 @@ async function measure(fn) {
   const startedAt = Date.now()
   const jobs0 = viaJobs
   heap.start()
+  // BENCH_PROFILE=dir: a CPU profile of each named isolate per run (Chrome DevTools .cpuprofile files).
+  const profiled = PROFILE ? heap.names.filter((n) => PROFILE_WORKERS.some((w) => n.includes(w))) : []
+  for (const n of profiled) {
+    await heap.call(n, 'Profiler.enable')
+    await heap.call(n, 'Profiler.setSamplingInterval', { interval: 200 })
+    await heap.call(n, 'Profiler.start')
+  }
   const t0 = performance.now()
   const out = await fn()
+  for (const n of profiled) writeFileSync(join(PROFILE, `${n}-${++profiles}.cpuprofile`), JSON.stringify((await heap.call(n, 'Profiler.stop')).profile))
   const seconds = (performance.now() - t0) / 1000
   const memoryMb = rss.stop()
   const heapMb = await heap.stop()
