@@ -6,7 +6,7 @@
  * CPU on a city's 11 MB box answer (bench, CPU profile of the gateway's isolate). It runs inside
  * hono's etag, which then finds the tag set and only compares it with If-None-Match.
  */
-import type { MiddlewareHandler } from 'hono'
+import type { Context, Next } from 'hono'
 
 /** hono's chunk: the digest is chained over the body in pieces of this many bytes. */
 const CHUNK_BYTES = 262144
@@ -39,7 +39,7 @@ export async function chainedSha1(bytes: Uint8Array): Promise<string | null> {
  * Sets the ETag of a successful GET or HEAD answer that has none, from its whole body read once.
  * @example app.use('/v1/*', (c, next) => tag(c, () => bodyEtag(c, next)))
  */
-export const bodyEtag: MiddlewareHandler = async (c, next) => {
+export async function bodyEtag(c: Context, next: Next): Promise<void> {
   await next()
   if (!(c.req.method === 'GET' || c.req.method === 'HEAD') || !c.res.ok || !c.res.body || c.res.headers.has('etag')) return
   const hash = await chainedSha1(new Uint8Array(await c.res.clone().arrayBuffer()))
