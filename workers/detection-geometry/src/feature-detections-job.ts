@@ -12,10 +12,10 @@ import { invalidQuestion, JobRunner, type JobAnswer, type JobProgress, type Part
 import { shardSettings } from '../../../shared/fanout/shards'
 import { batchIdsSetting } from '../../../shared/upstream/batch-read'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
-import { DEFAULT_GRAPH_URL } from '../../../shared/upstream/request-client'
+import { DEFAULT_GRAPH_URL, subrequestBudget } from '../../../shared/upstream/request-client'
 import type { Env } from './env'
 import { decodeLimits, type DecodeSettings } from './decode-limits'
-import { featureDetectionsName, featureDetectionsTask, validFeatureDetectionsParams, type FeatureDetectionsParams, type FeatureDetectionsUnit } from './feature-detections-task'
+import { featureDetectionsName, featureDetectionsTask, kvOpsSetting, validFeatureDetectionsParams, type FeatureDetectionsParams, type FeatureDetectionsUnit } from './feature-detections-task'
 
 const INVALID = 'The map-feature detections parameters are not valid.'
 
@@ -38,7 +38,7 @@ export class FeatureDetectionsJob extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_DETECTIONS_JOB.getByName(name) as unknown as PartStub }, featureDetectionsTask(env.CACHE, decodeLimits(env as Env & DecodeSettings).maxPoints, { batch: batchIdsSetting(env), baseUrl: env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL }), {
+    this.runner = new JobRunner({ ctx, settings: env, part: (name) => env.FEATURE_DETECTIONS_JOB.getByName(name) as unknown as PartStub }, featureDetectionsTask(env.CACHE, decodeLimits(env as Env & DecodeSettings).maxPoints, { batch: batchIdsSetting(env), baseUrl: env.MAPILLARY_GRAPH_URL || DEFAULT_GRAPH_URL, kvOps: kvOpsSetting(env as Env & { KV_OPS_PER_SLICE?: string }, subrequestBudget(env)), defer: (p) => ctx.waitUntil(p) }), {
       shards: shardSettings(env),
       resultTtlMs: RESULT_TTL_MS,
       retainMs: RETAIN_MS,

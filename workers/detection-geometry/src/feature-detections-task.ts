@@ -9,13 +9,16 @@
  * images costs 1 + ceil(N / BATCH_IDS) requests (one more when it has no detections).
  */
 import { cacheKey, cached, TTL } from '../../../shared/cache/kv-cache'
-import type { Task } from '../../../shared/engine/task'
+import type { Task, UnitOutcome } from '../../../shared/engine/task'
 import { problem } from '../../../shared/problem/problem'
 import { UpstreamError } from '../../../shared/upstream/errors'
 import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
 import { readTraits, rememberTraits } from '../../../shared/upstream/traits'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { DEFAULT_BATCH_IDS } from '../../../shared/upstream/batch-read'
+import { KvBudget, KvBudgetExhausted } from '../../../shared/cache/kv-bulk'
+import type { GraphClient } from '../../../shared/upstream/client'
+import { subrequestBudget } from '../../../shared/upstream/request-client'
 import { DEFAULT_MAX_DECODE_POINTS } from './decode-limits'
 import { imageMeta, imageMetas, type ImageMeta } from './image-meta'
 import { requireMapFeature } from './map-feature-kind'
@@ -52,6 +55,35 @@ export interface FeatureDetectionsSettings {
   batch?: number
   /** The upstream's URL: the key of its remembered traits (the batch size it takes). */
   baseUrl?: string
+  /** KV operations the units of one slice may make between them ({@link kvOpsSetting}). */
+  kvOps?: number
+  /**
+   * Runs the units' KV writes after the units (pass `p => ctx.waitUntil(p)`): a slice's writes are
+   * held until none of its units is running, so they never slow its upstream reads, then started
+   * and handed here. The next plan of this object waits for them (a question asked again here reads
+   * what the last one wrote). Without it each unit makes and awaits its own writes.
+   */
+  defer?: (p: Promise<unknown>) => void
+}
+
+/** The platform's bound on subrequests to Cloudflare services (KV, Durable Objects) per invocation, free plan. */
+const SERVICE_SUBREQUESTS = 1000
+/**
+ * Of those, what a slice's units leave to the rest of its invocation besides one governor call per
+ * upstream attempt: the plan's KV operations (the detections, the kind check, the traits), the
+ * traits a unit reads and remembers, and a part's calls to its children.
+ */
+const KV_RESERVE = 100
+
+/**
+ * The KV operations one slice's units may make: `KV_OPS_PER_SLICE` when at least 1, else what the
+ * free plan's 1,000 subrequests to Cloudflare services per invocation leave after one governor
+ * call per upstream attempt (`budget`, SUBREQUEST_BUDGET) and a reserve of 100 (at least 10).
+ * @example kvOpsSetting({}, 45) // 855
+ */
+export function kvOpsSetting(env: { KV_OPS_PER_SLICE?: string }, budget: number): number {
+  const n = Number(env.KV_OPS_PER_SLICE)
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : Math.max(10, SERVICE_SUBREQUESTS - budget - KV_RESERVE)
 }
 
 /**
@@ -91,14 +123,64 @@ export function featureDetectionsName(mapFeatureId: string, identity: UpstreamId
 /**
  * The task over the Worker's KV (absent: no cache, every piece from the upstream); a detection
  * drawing more than `maxPoints` points answers `pixel_geometry: null` (`too_many_points`).
- * @example new JobRunner(host, featureDetectionsTask(env.CACHE, decodeLimits(env).maxPoints, { batch: batchIdsSetting(env), baseUrl: env.MAPILLARY_GRAPH_URL }), options)
+ * @example new JobRunner(host, featureDetectionsTask(env.CACHE, decodeLimits(env).maxPoints, { batch: batchIdsSetting(env), baseUrl: env.MAPILLARY_GRAPH_URL, kvOps: kvOpsSetting(env, subrequestBudget(env)) }), options)
  */
 export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = DEFAULT_MAX_DECODE_POINTS, settings: FeatureDetectionsSettings = {}): Task<FeatureDetectionsParams, FeatureDetectionsUnit> {
   const baseUrl = settings.baseUrl ?? 'https://graph.mapillary.com'
+  // The engine gives each slice (and each helper call) a client of its own: its KV bound hangs on it.
+  const budgets = new WeakMap<GraphClient, KvBudget>()
+  const budgetOf = (upstream: GraphClient) => {
+    let b = budgets.get(upstream)
+    if (!b) budgets.set(upstream, (b = new KvBudget(settings.kvOps ?? kvOpsSetting({}, subrequestBudget({})))))
+    return b
+  }
+  /** Writes started and not settled yet. */
+  const pending = new Set<Promise<unknown>>()
+  /** Per slice (its client): its units running, and the writes they hold. */
+  const slices = new WeakMap<GraphClient, { running: number; held: Array<() => Promise<void>> }>()
+  const sliceOf = (upstream: GraphClient) => {
+    let s = slices.get(upstream)
+    if (!s) slices.set(upstream, (s = { running: 0, held: [] }))
+    return s
+  }
+  /** Starts the writes `s` holds, handed to `settings.defer`. */
+  const flush = (s: { held: Array<() => Promise<void>> }) => {
+    if (s.held.length === 0 || !settings.defer) return
+    const started = Promise.all(s.held.splice(0).map((w) => w()))
+    pending.add(started)
+    void started.finally(() => pending.delete(started))
+    settings.defer(started)
+  }
+  /** Slices with writes held (a plan starts them before reading). */
+  const holding = new Set<{ running: number; held: Array<() => Promise<void>> }>()
   const batchNow = async () => Math.max(1, Math.min(settings.batch ?? DEFAULT_BATCH_IDS, (await readTraits(kv, baseUrl)).batchMax ?? Infinity))
+  const runImages = async (u: FeatureDetectionsUnit, p: FeatureDetectionsParams, upstream: GraphClient): Promise<UnitOutcome<FeatureDetectionsUnit>> => {
+    if (u.kind === 'detections') return { result: JSON.stringify(u.detections) }
+    const kvBudget = budgetOf(upstream)
+    if (u.kind === 'image') {
+      // A unit of a job planned before batches: its two reads and up to two writes, taken at once.
+      kvBudget.read(4)
+      return { result: JSON.stringify(await imageMeta(kv, upstream, p.identity, u.id)) }
+    }
+    const size = await batchNow()
+    // The upstream takes fewer ids than this batch holds (learned since the plan, or by this unit
+    // when its slice's budget ended mid-read): batches it takes, each a unit of its own.
+    if (u.ids.length > size) {
+      const children: FeatureDetectionsUnit[] = []
+      for (let i = 0; i < u.ids.length; i += size) children.push({ kind: 'images', at: u.at + i, ids: u.ids.slice(i, i + size) })
+      return { children }
+    }
+    let learned: number | undefined
+    const metas = await imageMetas(kv, upstream, p.identity, u.ids, { batch: size, onSmaller: (b) => void (learned = b), kv: kvBudget, hold: settings.defer ? (writes) => void sliceOf(upstream).held.push(...writes) : undefined }).finally(() =>
+      learned !== undefined ? rememberTraits(kv, baseUrl, { batchMax: learned }) : undefined,
+    )
+    return { result: JSON.stringify(u.ids.map((id) => metas.get(id)!)) }
+  }
   return {
     // The upstream lists detections of an image id too: an id of another kind is 404 like elsewhere.
     async plan(p, upstream) {
+      // What an earlier question here wrote is read by this one.
+      await Promise.all(pending)
       const id = p.map_feature_id
       const key = await cacheKey('mf-detections', { id, identity: identityPart(p.identity) })
       const { value: detections } = await cached(kv, key, TTL.detections, async () => (await upstream.get<{ data: Detection[] }>(`/${id}/detections`, { fields: 'id,value,geometry,image' })).data)
@@ -118,21 +200,22 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
     unitKey: (u) => (u.kind === 'detections' ? 'detections' : u.kind === 'images' ? `images:${u.at}+${u.ids.length}` : String(u.at)),
 
     async runUnit(u, p, upstream) {
-      if (u.kind === 'detections') return { result: JSON.stringify(u.detections) }
-      if (u.kind === 'image') return { result: JSON.stringify(await imageMeta(kv, upstream, p.identity, u.id)) }
-      const size = await batchNow()
-      // The upstream takes fewer ids than this batch holds (learned since the plan, or by this unit
-      // when its slice's budget ended mid-read): batches it takes, each a unit of its own.
-      if (u.ids.length > size) {
-        const children: FeatureDetectionsUnit[] = []
-        for (let i = 0; i < u.ids.length; i += size) children.push({ kind: 'images', at: u.at + i, ids: u.ids.slice(i, i + size) })
-        return { children }
+      const slice = sliceOf(upstream)
+      slice.running++
+      holding.add(slice)
+      try {
+        return await runImages(u, p, upstream)
+      } catch (e) {
+        // Out of this slice's KV bound: the unit waits for the next slice, as when its requests are spent.
+        if (e instanceof KvBudgetExhausted) throw new UpstreamError('budget_exhausted', `This slice's ${e.limit} KV operations are spent.`, { tokenSource: upstream.tokenSource })
+        throw e
+      } finally {
+        // The slice's last running unit: its writes start (in its invocation, counted in its budget).
+        if (--slice.running === 0) {
+          flush(slice)
+          holding.delete(slice)
+        }
       }
-      let learned: number | undefined
-      const metas = await imageMetas(kv, upstream, p.identity, u.ids, { batch: size, onSmaller: (b) => void (learned = b) }).finally(() =>
-        learned !== undefined ? rememberTraits(kv, baseUrl, { batchMax: learned }) : undefined,
-      )
-      return { result: JSON.stringify(u.ids.map((id) => metas.get(id)!)) }
     },
 
     answer(p, results) {

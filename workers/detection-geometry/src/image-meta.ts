@@ -8,7 +8,7 @@
 import { cacheKey, cached, readKept, TTL, writeKept, type Stale } from '../../../shared/cache/kv-cache'
 import { imageSizeKey } from '../../../shared/cache/image-sizes'
 import type { KVLike } from '../../../shared/cache/kv'
-import { readTexts } from '../../../shared/cache/kv-bulk'
+import { KV_BULK_KEYS, KvBudget, readTexts } from '../../../shared/cache/kv-bulk'
 import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { readImages } from '../../../shared/upstream/batch-read'
 import type { GraphClient } from '../../../shared/upstream/client'
@@ -59,22 +59,27 @@ export async function imageMeta(kv: KVNamespace | undefined, client: GraphClient
  * of ≤ 100 keys), the rest read through {@link readImages} in batches of `opts.batch`, each kept
  * like {@link imageMeta} keeps one (its metadata 300 s; its size a month, written only when not
  * kept yet). An image the upstream does not know throws the not_found `GET /{id}` would have.
- * Counts its KV operations in `opts.kvOps` when given.
+ *
+ * Its KV operations are taken from `opts.kv` (default: unbounded): a read past it throws
+ * `KvBudgetExhausted` before any upstream request; writes past it are not made (counted in
+ * `skipped`), the metadata first (it spares the next question its requests for 300 s), then the
+ * sizes (written again whenever the image is next read without one kept). The writes are made side
+ * by side and awaited, or handed unstarted to `opts.hold` (already counted in `opts.kv`).
  *
  * @example
- * const metas = await imageMetas(env.CACHE, client, 'server', ['1', '2'], { batch: 100 }) // Map id → ImageMeta
+ * const metas = await imageMetas(env.CACHE, client, 'server', ['1', '2'], { batch: 100, kv: new KvBudget(800) }) // Map id → ImageMeta
  */
 export async function imageMetas(
   kv: KVLike | undefined,
   client: GraphClient,
   identity: UpstreamIdentity,
   ids: readonly string[],
-  opts: { batch: number; onSmaller?: (batch: number) => void; defer?: (p: Promise<unknown>) => void; kvOps?: { reads: number; writes: number } },
+  opts: { batch: number; onSmaller?: (batch: number) => void; kv?: KvBudget; hold?: (writes: Array<() => Promise<void>>) => void },
 ): Promise<Map<string, ImageMeta>> {
-  const ops = opts.kvOps ?? { reads: 0, writes: 0 }
+  const budget = opts.kv ?? new KvBudget(Infinity)
   const wanted = [...new Set(ids)]
   const keys = new Map(await Promise.all(wanted.map(async (id) => [id, await metaKey(id, identity)] as const)))
-  const held = await readTexts(kv, [...keys.values()], ops)
+  const held = await readTexts(kv, [...keys.values()], budget)
   const metas = new Map<string, ImageMeta>()
   const misses: string[] = []
   for (const id of wanted) {
@@ -83,26 +88,32 @@ export async function imageMetas(
     else misses.push(id)
   }
   if (misses.length > 0) {
+    const sizeKeys = new Map(await Promise.all(misses.map(async (id) => [id, await sizeKey(id, identity)] as const)))
+    // The kept sizes' read is held before the upstream is asked: a budget without room for it costs no request.
+    const sizeReads = kv ? Math.ceil(misses.length / KV_BULK_KEYS) : 0
+    budget.read(sizeReads)
     const read = await readImages<ImageMeta>(client, misses, 'id,width,height,thumb_original_url', { batch: opts.batch, onSmaller: opts.onSmaller })
     const missing = misses.find((id) => read.absent.has(id))
     if (missing !== undefined) {
       throw new UpstreamError('not_found', `Graph API GET /${missing} failed: HTTP 400 (not_found)`, { status: 400, graphCode: 100, tokenSource: client.tokenSource })
     }
-    const sizeKeys = new Map(await Promise.all(misses.map(async (id) => [id, await sizeKey(id, identity)] as const)))
-    const keptSizes = await readTexts(kv, [...sizeKeys.values()], ops)
+    // Handed back to the read itself, which takes it again before its first await.
+    budget.reads -= sizeReads
+    const keptSizes = await readTexts(kv, [...sizeKeys.values()], budget)
+    const sizes: Array<[string, string]> = []
+    const writes: Array<() => Promise<void>> = []
     for (const id of misses) {
       const m = read.found.get(id)!
       const kept = parseSize(keptSizes.get(sizeKeys.get(id)!) ?? '')
       const meta: ImageMeta = { id: m.id, ...(kept ?? { width: m.width, height: m.height }), thumb_original_url: m.thumb_original_url }
       metas.set(id, meta)
-      const text = JSON.stringify(meta)
-      ops.writes++
-      await cachedWrite(kv, keys.get(id)!, text, TTL.withThumbUrls, opts.defer)
-      if (!kept) {
-        ops.writes++
-        await writeKept(kv, sizeKeys.get(id)!, JSON.stringify({ width: meta.width, height: meta.height }), TTL.imageSize, { defer: opts.defer })
-      }
+      if (kv && budget.write()) writes.push(() => cachedWrite(kv, keys.get(id)!, JSON.stringify(meta), TTL.withThumbUrls))
+      if (!kept) sizes.push([sizeKeys.get(id)!, JSON.stringify({ width: meta.width, height: meta.height })])
     }
+    for (const [key, text] of sizes) if (kv && budget.write()) writes.push(() => writeKept(kv, key, text, TTL.imageSize))
+    // Handed to `hold` unstarted (already counted), else made side by side and awaited.
+    if (opts.hold) opts.hold(writes)
+    else await Promise.all(writes.map((w) => w()))
   }
   return new Map(wanted.map((id) => [id, metas.get(id)!]))
 }
@@ -138,11 +149,8 @@ function parseMeta(text: string | undefined): ImageMeta | null {
 }
 
 /** A best-effort KV write as `cached` makes it (its TTL, no metadata). */
-async function cachedWrite(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, defer?: (p: Promise<unknown>) => void): Promise<void> {
-  if (!kv) return
-  const quiet = kv.put(key, text, { expirationTtl: ttlSeconds }).catch(() => undefined)
-  if (defer) defer(quiet)
-  else await quiet
+async function cachedWrite(kv: KVLike, key: string, text: string, ttlSeconds: number): Promise<void> {
+  await kv.put(key, text, { expirationTtl: ttlSeconds }).catch(() => undefined)
 }
 
 function parseSize(text: string): { width: number; height: number } | null {
