@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { KVLike } from './kv'
-import { KV_BULK_KEYS, readTexts } from './kv-bulk'
+import { KV_BULK_KEYS, KvBudget, KvBudgetExhausted, readTexts } from './kv-bulk'
 
 /** A KV holding `held`, with or without bulk reads, recording each get's argument. */
 function kvOf(held: Record<string, string>, bulk: boolean) {
@@ -51,5 +51,38 @@ describe('readTexts', () => {
     const { kv, gets } = kvOf({}, true)
     expect((await readTexts(kv, [])).size).toBe(0)
     expect(gets).toEqual([])
+  })
+})
+
+describe('KvBudget', () => {
+  it('takes reads and writes from one bound: a write past it is skipped and counted, a read past it throws and takes nothing', () => {
+    const b = new KvBudget(3)
+    b.read(2)
+    expect(b.write()).toBe(true)
+    expect(b.left).toBe(0)
+    expect(b.write()).toBe(false)
+    expect(b.skipped).toBe(1)
+    expect(() => b.read()).toThrow(KvBudgetExhausted)
+    expect({ reads: b.reads, writes: b.writes, left: b.left }).toEqual({ reads: 2, writes: 1, left: 0 })
+  })
+
+  it('bounds readTexts: bulk reads taken one per 100 keys, and a read that does not fit is never made', async () => {
+    const { kv, gets } = kvOf({ k3: 'three' }, true)
+    const b = new KvBudget(2)
+    expect([...(await readTexts(kv, keys(150), b))]).toEqual([['k3', 'three']])
+    expect(b.reads).toBe(2)
+    await expect(readTexts(kv, keys(1), b)).rejects.toThrow(KvBudgetExhausted)
+    expect(gets).toHaveLength(2)
+  })
+
+  it('takes a group read key by key (no bulk reads) whole before making it', async () => {
+    const { kv, gets } = kvOf({ k1: 'one' }, false)
+    const b = new KvBudget(3)
+    // The bulk attempt (1), then 3 reads that do not fit in the 2 left: none is made.
+    await expect(readTexts(kv, keys(3), b)).rejects.toThrow(KvBudgetExhausted)
+    expect(gets.filter((g) => typeof g === 'string')).toEqual([])
+    const room = new KvBudget(4)
+    expect([...(await readTexts(kv, keys(3), room))]).toEqual([['k1', 'one']])
+    expect(room.reads).toBe(4)
   })
 })
