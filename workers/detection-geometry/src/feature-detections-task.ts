@@ -66,6 +66,13 @@ export interface FeatureDetectionsSettings {
   defer?: (p: Promise<unknown>) => void
 }
 
+/** One slice's KV: its bound, its units running, the writes they hold until none runs. */
+interface SliceKv {
+  budget: KvBudget
+  running: number
+  held: Array<() => Promise<void>>
+}
+
 /** The platform's bound on subrequests to Cloudflare services (KV, Durable Objects) per invocation, free plan. */
 const SERVICE_SUBREQUESTS = 1000
 /**
@@ -127,36 +134,34 @@ export function featureDetectionsName(mapFeatureId: string, identity: UpstreamId
  */
 export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = DEFAULT_MAX_DECODE_POINTS, settings: FeatureDetectionsSettings = {}): Task<FeatureDetectionsParams, FeatureDetectionsUnit> {
   const baseUrl = settings.baseUrl ?? 'https://graph.mapillary.com'
-  // The engine gives each slice (and each helper call) a client of its own: its KV bound hangs on it.
-  const budgets = new WeakMap<GraphClient, KvBudget>()
-  const budgetOf = (upstream: GraphClient) => {
-    let b = budgets.get(upstream)
-    if (!b) budgets.set(upstream, (b = new KvBudget(settings.kvOps ?? kvOpsSetting({}, subrequestBudget({})))))
-    return b
-  }
-  /** Writes started and not settled yet. */
-  const pending = new Set<Promise<unknown>>()
-  /** Per slice (its client): its units running, and the writes they hold. */
-  const slices = new WeakMap<GraphClient, { running: number; held: Array<() => Promise<void>> }>()
-  const sliceOf = (upstream: GraphClient) => {
+  // The engine gives each slice (and each helper call) a client of its own: the slice's KV bound,
+  // its units running and the writes they hold hang on it.
+  const slices = new WeakMap<GraphClient, SliceKv>()
+  const sliceOf = (upstream: GraphClient): SliceKv => {
     let s = slices.get(upstream)
-    if (!s) slices.set(upstream, (s = { running: 0, held: [] }))
+    if (!s) slices.set(upstream, (s = { budget: new KvBudget(settings.kvOps ?? kvOpsSetting({}, subrequestBudget({}))), running: 0, held: [] }))
     return s
   }
+  /** Slices holding writes, and writes started and not settled yet: a plan starts and awaits them. */
+  const holding = new Set<SliceKv>()
+  const pending = new Set<Promise<unknown>>()
+  const hold = (s: SliceKv, writes: Array<() => Promise<void>>) => {
+    s.held.push(...writes)
+    holding.add(s)
+  }
   /** Starts the writes `s` holds, handed to `settings.defer`. */
-  const flush = (s: { held: Array<() => Promise<void>> }) => {
+  const flush = (s: SliceKv) => {
+    holding.delete(s)
     if (s.held.length === 0 || !settings.defer) return
     const started = Promise.all(s.held.splice(0).map((w) => w()))
     pending.add(started)
     void started.finally(() => pending.delete(started))
     settings.defer(started)
   }
-  /** Slices with writes held (a plan starts them before reading). */
-  const holding = new Set<{ running: number; held: Array<() => Promise<void>> }>()
   const batchNow = async () => Math.max(1, Math.min(settings.batch ?? DEFAULT_BATCH_IDS, (await readTraits(kv, baseUrl)).batchMax ?? Infinity))
   const runImages = async (u: FeatureDetectionsUnit, p: FeatureDetectionsParams, upstream: GraphClient): Promise<UnitOutcome<FeatureDetectionsUnit>> => {
     if (u.kind === 'detections') return { result: JSON.stringify(u.detections) }
-    const kvBudget = budgetOf(upstream)
+    const { budget: kvBudget } = sliceOf(upstream)
     if (u.kind === 'image') {
       // A unit of a job planned before batches: its two reads and up to two writes, taken at once.
       kvBudget.read(4)
@@ -171,7 +176,7 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
       return { children }
     }
     let learned: number | undefined
-    const metas = await imageMetas(kv, upstream, p.identity, u.ids, { batch: size, onSmaller: (b) => void (learned = b), kv: kvBudget, hold: settings.defer ? (writes) => void sliceOf(upstream).held.push(...writes) : undefined }).finally(() =>
+    const metas = await imageMetas(kv, upstream, p.identity, u.ids, { batch: size, onSmaller: (b) => void (learned = b), kv: kvBudget, hold: settings.defer ? (writes) => hold(sliceOf(upstream), writes) : undefined }).finally(() =>
       learned !== undefined ? rememberTraits(kv, baseUrl, { batchMax: learned }) : undefined,
     )
     return { result: JSON.stringify(u.ids.map((id) => metas.get(id)!)) }
@@ -180,6 +185,7 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
     // The upstream lists detections of an image id too: an id of another kind is 404 like elsewhere.
     async plan(p, upstream) {
       // What an earlier question here wrote is read by this one.
+      for (const s of holding) flush(s)
       await Promise.all(pending)
       const id = p.map_feature_id
       const key = await cacheKey('mf-detections', { id, identity: identityPart(p.identity) })
@@ -202,7 +208,6 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
     async runUnit(u, p, upstream) {
       const slice = sliceOf(upstream)
       slice.running++
-      holding.add(slice)
       try {
         return await runImages(u, p, upstream)
       } catch (e) {
@@ -211,10 +216,7 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
         throw e
       } finally {
         // The slice's last running unit: its writes start (in its invocation, counted in its budget).
-        if (--slice.running === 0) {
-          flush(slice)
-          holding.delete(slice)
-        }
+        if (--slice.running === 0) flush(slice)
       }
     },
 
