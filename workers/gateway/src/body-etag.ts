@@ -42,6 +42,13 @@ export async function chainedSha1(bytes: Uint8Array): Promise<string | null> {
 export async function bodyEtag(c: Context, next: Next): Promise<void> {
   await next()
   if (!(c.req.method === 'GET' || c.req.method === 'HEAD') || !c.res.ok || !c.res.body || c.res.headers.has('etag')) return
-  const hash = await chainedSha1(new Uint8Array(await c.res.clone().arrayBuffer()))
-  if (hash !== null) c.res.headers.set('ETag', `"${hash}"`)
+  // Read once and answered from those bytes: a clone would tee the body, and the branch sent on
+  // would be held and streamed again chunk by chunk.
+  const res = c.res
+  const bytes = new Uint8Array(await res.arrayBuffer())
+  const hash = await chainedSha1(bytes)
+  const headers = new Headers(res.headers)
+  if (hash !== null) headers.set('ETag', `"${hash}"`)
+  c.res = undefined // replace, not merge
+  c.res = new Response(bytes, { status: res.status, statusText: res.statusText, headers })
 }
