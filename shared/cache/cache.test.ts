@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { cached, cachedText, cacheKey, clampTtl, readKept, staleKey, TTL, writeKept, type KVLike } from './kv-cache'
+import { fitsInKv } from './cached'
 
 /** In-memory KVLike that records puts; `failGet`/`failPut` simulate an unreachable KV. */
 function memoryKv(opts: { failGet?: boolean; failPut?: boolean } = {}) {
@@ -180,6 +181,20 @@ describe('the 25 MiB value limit, in UTF-8 bytes', () => {
     expect(await stored('x'.repeat(9 * MiB))).toBe(true)
     expect(await stored('x'.repeat(25 * MiB))).toBe(true)
     expect(await stored('x'.repeat(25 * MiB + 1))).toBe(false)
+  })
+
+  it('counts what TextEncoder writes: surrogate pairs 4 bytes, a lone surrogate 3 (U+FFFD)', async () => {
+    // Just past a third of the limit in UTF-16 units, so the length alone cannot decide.
+    const units = Math.floor((25 * MiB) / 3) + 1
+    for (const unit of ['😀', '\ud800', '\udc00x', '€', 'é']) {
+      const text = unit.repeat(Math.ceil(units / unit.length))
+      const bytes = new TextEncoder().encode(text).byteLength
+      expect(fitsInKv(text), `${JSON.stringify(unit)}: ${bytes} bytes`).toBe(bytes <= 25 * MiB)
+      // The same text cut to the last byte that fits, and one unit more.
+      const fit = text.slice(0, Math.floor(text.length * ((25 * MiB) / bytes)))
+      const fitBytes = new TextEncoder().encode(fit).byteLength
+      expect(fitsInKv(fit)).toBe(fitBytes <= 25 * MiB)
+    }
   })
 
   it('counts two bytes for an é: 12.5 Mi of them fit, one more byte does not', async () => {

@@ -142,6 +142,11 @@ export async function readKept(kv: KVLike | undefined, key: string): Promise<{ t
  */
 export async function writeKept(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'> = {}): Promise<void> {
   if (!kv || !fitsInKv(text)) return
+  await putKept(kv, key, text, ttlSeconds, opts)
+}
+
+/** {@link writeKept} of a text already known to fit. */
+async function putKept(kv: KVLike, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'>): Promise<void> {
   const metadata: WrittenAt = { written: Date.now() }
   await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds), metadata }), opts)
 }
@@ -163,7 +168,7 @@ async function read(kv: KVLike | undefined, key: string): Promise<string | null>
 async function write(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: CachedOptions): Promise<void> {
   if (!kv || !fitsInKv(text)) return
   await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds) }), opts)
-  if (opts.staleIfError) await writeKept(kv, staleKey(key), text, ttlSeconds + opts.staleIfError.seconds, opts)
+  if (opts.staleIfError) await putKept(kv, staleKey(key), text, ttlSeconds + opts.staleIfError.seconds, opts)
 }
 
 /** A write that never rejects (a lost write costs one more upstream round trip later, nothing more). */
@@ -184,10 +189,29 @@ export function clampTtl(ttlSeconds: number): number {
   return Number.isFinite(ttlSeconds) ? Math.max(KV_LIMITS.minTtlSeconds, Math.ceil(ttlSeconds)) : KV_LIMITS.minTtlSeconds
 }
 
-function fitsInKv(text: string): boolean {
+export function fitsInKv(text: string): boolean {
   const max = KV_LIMITS.maxValueBytes
-  // UTF-8 takes 1..3 bytes per UTF-16 unit: only encode when the length alone can't decide.
+  // UTF-8 takes 1..3 bytes per UTF-16 unit: only count when the length alone can't decide.
   if (text.length * 3 <= max) return true
   if (text.length > max) return false
-  return new TextEncoder().encode(text).byteLength <= max
+  return utf8Length(text, max) <= max
+}
+
+/**
+ * The UTF-8 length of `text`, as TextEncoder would write it (a lone surrogate as U+FFFD, 3 bytes),
+ * counted without making the encoded copy (an 11 MB answer's copy cost 0.1 s and its size in
+ * memory); stops counting past `stopAbove`.
+ */
+function utf8Length(text: string, stopAbove: number): number {
+  let bytes = 0
+  for (let i = 0; i < text.length && bytes <= stopAbove; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) bytes += 1
+    else if (c < 0x800) bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4
+      i++
+    } else bytes += 3
+  }
+  return bytes
 }
