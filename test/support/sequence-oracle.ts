@@ -6,6 +6,7 @@
  * and `pixel_geometry` from the shared decoder. Used by the runtime and the e2e tests alike.
  */
 import { withPixels } from '../../shared/mvt/with-pixels'
+import { mapLimited } from './map-limited'
 
 /** GET of a stand-in Graph path with the token, answering the parsed JSON (throws on a non-2xx). */
 export type StandInGet = <T>(path: string) => Promise<T>
@@ -35,19 +36,4 @@ export async function expectedSequenceBody(get: StandInGet, sequenceId: string, 
   })
   const entries = unique.map((id, i) => `${JSON.stringify(id)}:${JSON.stringify(lists[i])}`)
   return `{"sequence_id":${JSON.stringify(sequenceId)},"image_ids":${JSON.stringify(ids)},"detections":{${entries.join(',')}}}`
-}
-
-/** `f` over `items`, `count` at a time, results in order. */
-async function mapLimited<T, R>(items: readonly T[], count: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: count }, async () => {
-      while (next < items.length) {
-        const i = next++
-        out[i] = await f(items[i]!)
-      }
-    }),
-  )
-  return out
 }

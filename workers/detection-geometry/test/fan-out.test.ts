@@ -17,6 +17,7 @@ import { CAMERAS } from '../../../test/stand-in/src/world'
 import { forgetTraits, readTraits } from '../../../shared/upstream/traits'
 import { featureDetectionsName, kindOf, type Detection } from '../src/feature-detections-task'
 import { standInCall } from '../../../test/support/stand-in-call'
+import { mapLimited } from '../../../test/support/map-limited'
 
 const BUDGET = Number(env.SUBREQUEST_BUDGET)
 const UPSTREAM = env.MAPILLARY_GRAPH_URL
@@ -30,26 +31,11 @@ async function upstreamGet(path: string): Promise<any> {
   return res.json()
 }
 
-/** `f` over `items`, `n` at a time, results in order. */
-async function mapLimit<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++
-        out[i] = await f(items[i]!)
-      }
-    }),
-  )
-  return out
-}
-
 /** The body as the Worker made it before the job engine (every image's metadata at once), for the same data. */
 async function formerAnswer(id: string): Promise<string> {
   const detections: Array<{ id: string; geometry?: string; image?: { id: string } }> = (await upstreamGet(`/${id}/detections?fields=id,value,geometry,image`)).data
   const imageIds = [...new Set(detections.flatMap((d) => (d.image?.id ? [d.image.id] : [])))]
-  const metas = await mapLimit(imageIds, 16, async (i) => {
+  const metas = await mapLimited(imageIds, 16, async (i) => {
     const m = await upstreamGet(`/${i}?fields=id,width,height,thumb_original_url`)
     return { id: m.id, width: m.width, height: m.height, thumb_original_url: m.thumb_original_url }
   })
