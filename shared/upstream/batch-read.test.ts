@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fuzzParameters } from '../../test/support/fuzz'
-import { batchIdsSetting, DEFAULT_BATCH_IDS, readImages } from './batch-read'
+import { batchIdsSetting, chunksOf, DEFAULT_BATCH_IDS, readImages } from './batch-read'
 import { GraphClient, type GraphClientOptions } from './client'
 import { UpstreamError } from './errors'
 
@@ -70,6 +70,17 @@ async function failure(p: Promise<unknown>): Promise<UpstreamError> {
   }
   throw new Error('expected a failure')
 }
+
+describe('chunksOf', () => {
+  it('cuts ids into runs of at most size, each with its position', () => {
+    expect(chunksOf(['a', 'b', 'c', 'd', 'e'], 2)).toEqual([
+      { at: 0, ids: ['a', 'b'] },
+      { at: 2, ids: ['c', 'd'] },
+      { at: 4, ids: ['e'] },
+    ])
+    expect(chunksOf([], 3)).toEqual([])
+  })
+})
 
 describe('batchIdsSetting', () => {
   it.each<[string | undefined, number]>([

@@ -25,6 +25,16 @@ export function batchIdsSetting(env: { BATCH_IDS?: string }): number {
   return Number.isFinite(n) && n >= 1 ? Math.floor(n) : DEFAULT_BATCH_IDS
 }
 
+/**
+ * `ids` cut into runs of at most `size`, each with its position.
+ * @example chunksOf(['a', 'b', 'c'], 2) // [{ at: 0, ids: ['a', 'b'] }, { at: 2, ids: ['c'] }]
+ */
+export function chunksOf(ids: readonly string[], size: number): Array<{ at: number; ids: string[] }> {
+  const out: Array<{ at: number; ids: string[] }> = []
+  for (let at = 0; at < ids.length; at += size) out.push({ at, ids: ids.slice(at, at + size) })
+  return out
+}
+
 export interface ReadImagesOptions {
   /** Ids per request to start with. */
   batch: number

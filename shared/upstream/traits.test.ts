@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { forgetTraits, readTraits, rememberTraits, traitsKey, TRAITS_TTL_SECONDS, type TraitsKV, type TraitsMemory } from './traits'
+import { batchSizeNow, forgetTraits, learnBatchMax, readTraits, rememberTraits, traitsKey, TRAITS_TTL_SECONDS, type TraitsKV, type TraitsMemory } from './traits'
 
 const GRAPH = 'https://graph.mapillary.com'
 const MIN = 60_000
@@ -158,5 +158,28 @@ describe('upstream traits', () => {
     await forgetTraits(kv, GRAPH, a)
     expect(map.size).toBe(0)
     expect(await readTraits(kv, GRAPH, a)).toEqual({})
+  })
+})
+
+describe('the batch size through the traits', () => {
+  it('batchSizeNow: the setting until a smaller batchMax is remembered, never past the setting', async () => {
+    const { kv } = setup(Date.now())
+    const up = 'https://graph.test/batch-size-now'
+    expect(await batchSizeNow(kv, up, 100)).toBe(100)
+    await rememberTraits(kv, up, { batchMax: 25 })
+    expect(await batchSizeNow(kv, up, 100)).toBe(25)
+    expect(await batchSizeNow(kv, up, 10)).toBe(10)
+  })
+
+  it('learnBatchMax remembers the last size told, and nothing when none was told', async () => {
+    const { kv, ops } = setup(Date.now())
+    const up = 'https://graph.test/learn-batch-max'
+    await learnBatchMax(kv, up).remember()
+    expect(ops.puts).toBe(0)
+    const learn = learnBatchMax(kv, up)
+    learn.onSmaller(50)
+    learn.onSmaller(25)
+    await learn.remember()
+    expect((await readTraits(kv, up)).batchMax).toBe(25)
   })
 })

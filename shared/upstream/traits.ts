@@ -104,6 +104,30 @@ export async function rememberTraits(kv: TraitsKV | undefined, baseUrl: string, 
 }
 
 /**
+ * Ids per `/images` request now: `setting` (`BATCH_IDS`), or the smaller size the upstream was seen
+ * to take (its remembered `batchMax`).
+ * @example const size = await batchSizeNow(env.CACHE, env.MAPILLARY_GRAPH_URL, batchIdsSetting(env))
+ */
+export async function batchSizeNow(kv: TraitsKV | undefined, baseUrl: string, setting: number): Promise<number> {
+  return Math.max(1, Math.min(setting, (await readTraits(kv, baseUrl)).batchMax ?? Infinity))
+}
+
+/**
+ * A read's `onSmaller` and what then remembers the last size it told as `batchMax` (nothing when
+ * it told none), for `readImages` and the reads built on it.
+ * @example const learn = learnBatchMax(kv, baseUrl); await readImages(client, ids, fields, { batch, onSmaller: learn.onSmaller }).finally(learn.remember)
+ */
+export function learnBatchMax(kv: TraitsKV | undefined, baseUrl: string): { onSmaller: (batch: number) => void; remember: () => Promise<void> } {
+  let learned: number | undefined
+  return {
+    onSmaller: (batch) => void (learned = batch),
+    remember: async () => {
+      if (learned !== undefined) await rememberTraits(kv, baseUrl, { batchMax: learned })
+    },
+  }
+}
+
+/**
  * Forgets everything learned of the upstream at `baseUrl`, in this isolate and in KV (an operator
  * who knows the upstream changed; tests that need a fresh start).
  * @example await forgetTraits(env.CACHE, env.MAPILLARY_GRAPH_URL)

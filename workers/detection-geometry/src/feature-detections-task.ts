@@ -13,9 +13,9 @@ import type { Task, UnitOutcome } from '../../../shared/engine/task'
 import { problem } from '../../../shared/problem/problem'
 import { UpstreamError } from '../../../shared/upstream/errors'
 import { identityPart, type UpstreamIdentity } from '../../../shared/upstream/identity'
-import { readTraits, rememberTraits } from '../../../shared/upstream/traits'
+import { batchSizeNow, learnBatchMax } from '../../../shared/upstream/traits'
 import { withPixels } from '../../../shared/mvt/with-pixels'
-import { DEFAULT_BATCH_IDS } from '../../../shared/upstream/batch-read'
+import { chunksOf, DEFAULT_BATCH_IDS } from '../../../shared/upstream/batch-read'
 import { KvBudget, KvBudgetExhausted } from '../../../shared/cache/kv-bulk'
 import type { GraphClient } from '../../../shared/upstream/client'
 import { subrequestBudget } from '../../../shared/upstream/request-client'
@@ -158,7 +158,7 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
     void started.finally(() => pending.delete(started))
     settings.defer(started)
   }
-  const batchNow = async () => Math.max(1, Math.min(settings.batch ?? DEFAULT_BATCH_IDS, (await readTraits(kv, baseUrl)).batchMax ?? Infinity))
+  const batchNow = () => batchSizeNow(kv, baseUrl, settings.batch ?? DEFAULT_BATCH_IDS)
   const runImages = async (u: FeatureDetectionsUnit, p: FeatureDetectionsParams, upstream: GraphClient): Promise<UnitOutcome<FeatureDetectionsUnit>> => {
     if (u.kind === 'detections') return { result: JSON.stringify(u.detections) }
     const { budget: kvBudget } = sliceOf(upstream)
@@ -171,14 +171,10 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
     // The upstream takes fewer ids than this batch holds (learned since the plan, or by this unit
     // when its slice's budget ended mid-read): batches it takes, each a unit of its own.
     if (u.ids.length > size) {
-      const children: FeatureDetectionsUnit[] = []
-      for (let i = 0; i < u.ids.length; i += size) children.push({ kind: 'images', at: u.at + i, ids: u.ids.slice(i, i + size) })
-      return { children }
+      return { children: chunksOf(u.ids, size).map(({ at, ids }): FeatureDetectionsUnit => ({ kind: 'images', at: u.at + at, ids })) }
     }
-    let learned: number | undefined
-    const metas = await imageMetas(kv, upstream, p.identity, u.ids, { batch: size, onSmaller: (b) => void (learned = b), kv: kvBudget, hold: settings.defer ? (writes) => hold(sliceOf(upstream), writes) : undefined }).finally(() =>
-      learned !== undefined ? rememberTraits(kv, baseUrl, { batchMax: learned }) : undefined,
-    )
+    const learn = learnBatchMax(kv, baseUrl)
+    const metas = await imageMetas(kv, upstream, p.identity, u.ids, { batch: size, onSmaller: learn.onSmaller, kv: kvBudget, hold: settings.defer ? (writes) => hold(sliceOf(upstream), writes) : undefined }).finally(learn.remember)
     return { result: JSON.stringify(u.ids.map((id) => metas.get(id)!)) }
   }
   return {
@@ -197,8 +193,7 @@ export function featureDetectionsTask(kv: KVNamespace | undefined, maxPoints = D
       if (kind === 'unknown') await requireMapFeature(kv, upstream, p.identity, id)
       const imageIds = [...new Set(list.flatMap((d) => (d.image?.id ? [d.image.id] : [])))]
       const size = await batchNow()
-      const batches: FeatureDetectionsUnit[] = []
-      for (let at = 0; at < imageIds.length; at += size) batches.push({ kind: 'images', at, ids: imageIds.slice(at, at + size) })
+      const batches = chunksOf(imageIds, size).map(({ at, ids }): FeatureDetectionsUnit => ({ kind: 'images', at, ids }))
       return { ok: true, units: [{ kind: 'detections', detections: list }, ...batches] }
     },
 

@@ -11,10 +11,10 @@ import type { Point } from 'geojson'
 import { problem } from '../../../shared/problem/problem'
 import type { Task } from '../../../shared/engine/task'
 import type { GraphClient } from '../../../shared/upstream/client'
-import { readImages } from '../../../shared/upstream/batch-read'
+import { chunksOf, readImages } from '../../../shared/upstream/batch-read'
 import { UpstreamError } from '../../../shared/upstream/errors'
 import type { UpstreamIdentity } from '../../../shared/upstream/identity'
-import { readTraits, rememberTraits, type TraitsKV } from '../../../shared/upstream/traits'
+import { batchSizeNow, learnBatchMax, type TraitsKV } from '../../../shared/upstream/traits'
 
 /** The question: one map feature (a numeric id, validated by the public route). */
 export interface FeatureImagesParams {
@@ -83,7 +83,7 @@ export function featureImagesName(p: FeatureImagesParams, identity: UpstreamIden
  * @example new JobRunner(host, featureImagesTask({ batch: batchIdsSetting(env), kv: env.CACHE, baseUrl: env.MAPILLARY_GRAPH_URL }), options)
  */
 export function featureImagesTask(settings: FeatureImagesSettings): Task<FeatureImagesParams, FeatureImagesUnit> {
-  const batchNow = async () => Math.max(1, Math.min(settings.batch, (await readTraits(settings.kv, settings.baseUrl)).batchMax ?? Infinity))
+  const batchNow = () => batchSizeNow(settings.kv, settings.baseUrl, settings.batch)
   return {
     // A wrong kind of id (an image's has no `images`) or an unknown one throws the client's not_found: 404.
     async plan(p, upstream) {
@@ -91,8 +91,7 @@ export function featureImagesTask(settings: FeatureImagesSettings): Task<Feature
       const map_feature: MapFeatureRecord = { id: f.id, object_value: f.object_value ?? null, geometry: f.geometry ?? null }
       const listed = (f.images?.data ?? []).map((image) => String(image.id))
       const size = await batchNow()
-      const batches: FeatureImagesUnit[] = []
-      for (let at = 0; at < listed.length; at += size) batches.push({ kind: 'images', at, ids: listed.slice(at, at + size) })
+      const batches = chunksOf(listed, size).map(({ at, ids }): FeatureImagesUnit => ({ kind: 'images', at, ids }))
       return { ok: true, units: [{ kind: 'feature', map_feature }, ...batches] }
     },
 
@@ -107,15 +106,10 @@ export function featureImagesTask(settings: FeatureImagesSettings): Task<Feature
       // when its slice's budget ended mid-read): batches it takes, each a unit of its own, so no
       // unit needs more requests than a slice may make.
       if (u.kind === 'images' && new Set(ids).size > size) {
-        const children: FeatureImagesUnit[] = []
-        for (let i = 0; i < ids.length; i += size) children.push({ kind: 'images', at: u.at + i, ids: ids.slice(i, i + size) })
-        return { children }
+        return { children: chunksOf(ids, size).map(({ at, ids }): FeatureImagesUnit => ({ kind: 'images', at: u.at + at, ids })) }
       }
-      let learned: number | undefined
-      const read = await readImages<ImageUrl>(upstream, ids, 'id,thumb_original_url', {
-        batch: size,
-        onSmaller: (b) => void (learned = b),
-      }).finally(() => (learned !== undefined ? rememberTraits(settings.kv, settings.baseUrl, { batchMax: learned }) : undefined))
+      const learn = learnBatchMax(settings.kv, settings.baseUrl)
+      const read = await readImages<ImageUrl>(upstream, ids, 'id,thumb_original_url', { batch: size, onSmaller: learn.onSmaller }).finally(learn.remember)
       // As the one-image read did: an image the feature lists but the upstream does not serve ends the job as its 404.
       const missing = ids.find((id) => read.absent.has(id))
       if (missing !== undefined) throw notServed(missing, upstream)

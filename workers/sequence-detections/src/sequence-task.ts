@@ -15,6 +15,7 @@
 import { problem } from '../../../shared/problem/problem'
 import type { Task } from '../../../shared/engine/task'
 import type { GraphClient } from '../../../shared/upstream/client'
+import { chunksOf } from '../../../shared/upstream/batch-read'
 import type { ShardSettings } from '../../../shared/fanout/shards'
 import { withPixels } from '../../../shared/mvt/with-pixels'
 import { UpstreamError } from '../../../shared/upstream/errors'
@@ -128,7 +129,7 @@ export function sequenceTask(host: SequenceTaskHost): Task<SweepParams, Sequence
 
       if (verdict === undefined || verdict === 'expanded') {
         // Not known (no detection in the probed batch): expansion is tried; each batch judges its own answer.
-        const units: SequenceUnit[] = runs(ids, batch).map(({ at, ids }) => ({ at, ids, read: 'expanded' as const }))
+        const units: SequenceUnit[] = chunksOf(ids, batch).map(({ at, ids }) => ({ at, ids, read: 'expanded' as const }))
         const first = units[0] as BatchUnit
         if (probe?.data && first.ids.length === probe.batch && probe.data.length <= MAX_KEPT_TEXT) first.pre = probe.data
         return { ok: true, units }
@@ -137,7 +138,7 @@ export function sequenceTask(host: SequenceTaskHost): Task<SweepParams, Sequence
       // Small sizes batches: a long sequence keeps enough units to spread over every part.
       const chunk = Math.max(1, Math.min(host.batchIds, batch, Math.floor(ids.length / (host.shards.maxShards * host.shards.minPerShard))))
       const probed = probe?.sizes
-      const units = runs(ids, chunk).map(({ at, ids }): SizesUnit => {
+      const units = chunksOf(ids, chunk).map(({ at, ids }): SizesUnit => {
         const known = probed ? ids.map((id) => probed.get(id) ?? null) : []
         return probed && known.every((s) => s !== null) ? { at, ids, read: 'sizes', sizes: known } : { at, ids, read: 'sizes' }
       })
@@ -306,13 +307,6 @@ async function probeExpansion(upstream: GraphClient, first: string[], p: SweepPa
       if (e.reason === 'bad_request') batchMax = size
     }
   }
-}
-
-/** `ids` in runs of `size` consecutive positions. */
-function runs(ids: readonly string[], size: number): Array<{ at: number; ids: string[] }> {
-  const out: Array<{ at: number; ids: string[] }> = []
-  for (let at = 0; at < ids.length; at += size) out.push({ at, ids: ids.slice(at, at + size) })
-  return out
 }
 
 /** An image's `width` and `height` when both are positive numbers. */
