@@ -8,6 +8,7 @@
  * feature-images, feature-detections); `BENCH_FAQ=0` skips the FAQ runs (counted only).
  * A group whose part is missing (a stand-in config key, a route) prints "n/a" and why.
  */
+import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,7 +25,7 @@ const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50)
 /** Runs of ours per case (each a new question, so neither KV nor a finished sweep answers it); the median is reported. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 /** Runs of ours for the city (each sweeps 60,000 features). */
-const CITY_RUNS = Number(process.env.BENCH_CITY_RUNS ?? 3)
+const CITY_RUNS = Number(process.env.BENCH_CITY_RUNS ?? 4)
 const JITTER_MS = Number(process.env.BENCH_JITTER_MS ?? 10)
 const CASES = new Set((process.env.BENCH_CASES ?? 'boxes,city,sequences,expansion,feature-images,feature-detections').split(',').map((s) => s.trim()))
 const RUN_FAQ = process.env.BENCH_FAQ !== '0'
@@ -69,8 +70,13 @@ if (HEAP) {
   writeFileSync(inspectorLog, '')
   Object.assign(process.env, { BENCH_WORKERD: require('workerd').default, BENCH_INSPECTOR_LOG: inspectorLog, MINIFLARE_WORKERD_PATH: new URL('./workerd-inspect.sh', import.meta.url).pathname })
 }
+// BENCH_HEAP_LIMIT_MB: the product's workerd (not the stand-in's) runs every isolate with a V8 heap
+// of at most that size; a case that needs more crashes the runtime, so passing bounds its live heap.
+const HEAP_LIMIT_MB = Number(process.env.BENCH_HEAP_LIMIT_MB ?? 0)
+if (HEAP_LIMIT_MB > 0) process.env.MINIFLARE_WORKERD_V8_FLAGS = `--max-heap-size=${HEAP_LIMIT_MB}`
 const { url: gateway } = await system.listen()
 delete process.env.MINIFLARE_WORKERD_PATH
+delete process.env.MINIFLARE_WORKERD_V8_FLAGS
 // The product's workerd: every isolate of the system (gateway, task Workers, their objects) runs in it.
 const productPids = workerdPids().filter((p) => !sandboxPids.has(p) && !sandboxBefore.has(p))
 const rss = new RssSampler(productPids)
@@ -109,12 +115,12 @@ function delta(a, b) {
   return { requests, byRoute, urls: requests > 0 && requests <= b.urls.length ? b.urls.slice(-requests) : null, searchTimes: searches }
 }
 
-async function measure(fn) {
+async function measure(fn, { sampleHeap = false } = {}) {
   const s0 = await stats()
   rss.start()
   const startedAt = Date.now()
   const jobs0 = viaJobs
-  heap.start()
+  if (sampleHeap) heap.start()
   // BENCH_PROFILE=dir: a CPU profile of each named isolate per run (Chrome DevTools .cpuprofile files).
   const profiled = PROFILE ? heap.names.filter((n) => PROFILE_WORKERS.some((w) => n.includes(w))) : []
   for (const n of profiled) {
@@ -127,7 +133,7 @@ async function measure(fn) {
   for (const n of profiled) writeFileSync(join(PROFILE, `${n}-${++profiles}.cpuprofile`), JSON.stringify((await heap.call(n, 'Profiler.stop')).profile))
   const seconds = (performance.now() - t0) / 1000
   const memoryMb = rss.stop()
-  const heapMb = await heap.stop()
+  const heapMb = sampleHeap ? await heap.stop() : {}
   return { ...out, seconds, memoryMb, heapMb, startedAt, viaJob: viaJobs > jobs0, ...delta(s0, await stats()) }
 }
 
@@ -222,25 +228,32 @@ async function followJob(statusUrl, path) {
  * Ours, `runs` times, each a new question (`variant(k)`), one after another: the run with the
  * median time, how far the others spread, and the most memory any run took. Every run must be complete.
  */
+/** Runs of `runs` that are timed: all but the first, which reads the heap (when the bench does). */
+const timedOf = (runs) => (HEAP && runs >= 2 ? runs - 1 : runs)
+
 async function median(variant, complete, runs = RUNS, before = async () => {}) {
+  // Reading every isolate's heap through the inspector slows workerd (a city answer took 0.8 s
+  // more): the first run samples the heap and is not timed; the others are timed, unsampled.
+  const heapRun = timedOf(runs) < runs
   const done = []
   for (let k = 0; k < runs; k++) {
     await before(k)
-    const run = await measure(() => variant(k))
+    const run = await measure(() => variant(k), { sampleHeap: heapRun && k === 0 })
     if (!complete(run, k)) throw new Error(`run ${k} of ours is not complete`)
     // Every run is a new question: one answered with no upstream request was answered from a cache.
     if (run.requests === 0) throw new Error(`run ${k} of ours made no upstream request: answered from a cache, not measured`)
     done.push(run)
   }
-  done.sort((a, b) => a.seconds - b.seconds)
-  const mid = done[Math.floor(done.length / 2)]
+  const timed = heapRun ? done.slice(1) : [...done]
+  timed.sort((a, b) => a.seconds - b.seconds)
+  const mid = timed[Math.floor(timed.length / 2)]
   return {
     ...mid,
-    spread: [done[0].seconds, done.at(-1).seconds],
+    spread: [timed[0].seconds, timed.at(-1).seconds],
     requestsSeen: [...new Set(done.map((r) => r.requests))].sort((a, b) => a - b),
-    runs: done.length,
+    runs: timed.length,
     memoryMb: Math.max(...done.map((r) => r.memoryMb)),
-    heapMb: Object.fromEntries([...new Set(done.flatMap((r) => Object.keys(r.heapMb)))].map((w) => [w, Math.max(...done.map((r) => r.heapMb[w] ?? 0))])),
+    heapMb: heapRun ? done[0].heapMb : {},
     viaJobs: done.filter((r) => r.viaJob).length,
   }
 }
@@ -495,7 +508,7 @@ const roundTripMs = medianOf(roundTrips)
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a')
 const na = (r, cols) => `| ${r.label} | ${r.size || 'n/a'} | n/a: ${r.na.replace(/\|/g, '/')} |${' |'.repeat(cols - 3)}`
 const lines = [
-  `${process.env.BENCH_NO_GOVERNOR === '1' ? 'EXPERIMENT: the task Workers ran WITHOUT their quota governor (BENCH_NO_GOVERNOR=1); not the product. ' : ''}Latency ${LATENCY_MS} ± ${JITTER_MS} ms injected per upstream request. Ours: the median of ${RUNS} runs (the city: ${CITY_RUNS}, the 1,250-image sequence: ${Math.min(RUNS, 4)} per upstream behaviour; fastest–slowest in brackets), each a new question; the FAQ: one run, or counted where marked (not run: too long).`,
+  `${process.env.BENCH_NO_GOVERNOR === '1' ? 'EXPERIMENT: the task Workers ran WITHOUT their quota governor (BENCH_NO_GOVERNOR=1); not the product. ' : ''}Latency ${LATENCY_MS} ± ${JITTER_MS} ms injected per upstream request. Ours: the median of ${timedOf(RUNS)} timed runs (the city: ${timedOf(CITY_RUNS)}, the 1,250-image sequence: ${timedOf(Math.min(RUNS, 4))} per upstream behaviour; fastest–slowest in brackets)${HEAP ? ' after one more run that reads every isolate\'s heap and is not timed' : ''}, each a new question; the FAQ: one run, or counted where marked (not run: too long).`,
   `Lower bound = our requests / ${CONNECTIONS} connections × round trip,`,
   'with the injected latency (the issue\'s bound) and with the round trip the FAQ run measured here (its time / its requests:',
   'latency plus the stand-in\'s own CPU and HTTP on this machine).',
@@ -519,7 +532,7 @@ for (const r of rows) {
 }
 lines.push(
   '',
-  `Rounds and the round-aware bound: a round is the requests that wait for no other answer of the case (a box: the cells at one depth of its splits, read from the \`/map_features\` URLs the stand-in saw; a fan-out: the plan, then the reads, by route). The product remembers how the upstream treats expanded detections (an hour): the warm-up meets an expanding stand-in, the 50-image case the default (ids only), so the ids-only case runs on what the product learned there. Round-aware bound = Σ over rounds r of ceil(cells_r / connections) × the measured round trip (a capped 2000-feature \`/map_features\` request to the stand-in alone, the median of 5 before the cases and 5 after: ${f(roundTripMs, 1)} ms; ${f(roundTripStartMs, 1)} ms before, ${f(roundTripEndMs, 1)} ms after), with ${MANY} connections (6 × (1 + BOX_HELPERS ${BOX_HELPERS}), what a box round holds with helper objects) and with 6 (one invocation). Peak memory: the RSS of the product's workerd processes (${productPids.length}, summed; workerd runs every isolate of the system in one process: gateway, task Workers, their Durable Objects, so this bounds any one isolate's share from above), sampled every 20 ms, peak during a run − the RSS just before it, the largest of the case's runs (idle: ${f(idleRssMb, 0)} MB). Peak heap per isolate: the used V8 heap of each Worker's isolate in the product's workerd, read through its inspector (\`Runtime.getHeapUsage\`, every 20 ms while a run goes; ${heap.names.length ? `${heap.names.length} isolates` : 'no inspector reached: n/a'}), the peak of the case's runs, the two largest named; workerd runs one isolate per Worker and a Worker's Durable Objects (the sweep object and its helpers) share it, so map-features is all of the box's objects at once (on Cloudflare, too, the objects of one Worker may share an isolate and its 128 MB: Cloudflare's "In-memory state in a Durable Object"); used heap counts garbage not yet collected. Replay bound (boxes): the very cells our median run asked (read from the stand-in's URLs), asked again round by round straight from Node, each round's requests all at once, bodies read whole, the rounds' times summed, plus the answer's way (the same question asked again once the sweep is done: gateway, Worker, KV and the 11 MB body, no upstream request); the stand-in is one single-threaded isolate on a machine the product shares, so a round of many capped answers takes more than a lone round trip here, which the round-aware bound leaves out. Answers per minute: the Mapillary app quota (search ${quotaAnswersPerMinute.SEARCH}/min for \`/map_features\` and \`/images\`, entity ${quotaAnswersPerMinute.ENTITY}/min for the rest) ÷ our requests per answer, the tighter budget named.`,
+  `Rounds and the round-aware bound: a round is the requests that wait for no other answer of the case (a box: the cells at one depth of its splits, read from the \`/map_features\` URLs the stand-in saw; a fan-out: the plan, then the reads, by route). The product remembers how the upstream treats expanded detections (an hour): the warm-up meets an expanding stand-in, the 50-image case the default (ids only), so the ids-only case runs on what the product learned there. Round-aware bound = Σ over rounds r of ceil(cells_r / connections) × the measured round trip (a capped 2000-feature \`/map_features\` request to the stand-in alone, the median of 5 before the cases and 5 after: ${f(roundTripMs, 1)} ms; ${f(roundTripStartMs, 1)} ms before, ${f(roundTripEndMs, 1)} ms after), with ${MANY} connections (6 × (1 + BOX_HELPERS ${BOX_HELPERS}), what a box round holds with helper objects) and with 6 (one invocation). Peak memory: the RSS of the product's workerd processes (${productPids.length}, summed; workerd runs every isolate of the system in one process: gateway, task Workers, their Durable Objects, so this bounds any one isolate's share from above), sampled every 20 ms, peak during a run − the RSS just before it, the largest of the case's runs (idle: ${f(idleRssMb, 0)} MB). Peak heap per isolate: the used V8 heap of each Worker's isolate in the product's workerd, read through its inspector (\`Runtime.getHeapUsage\`, every 20 ms while the heap run goes; ${heap.names.length ? `${heap.names.length} isolates` : 'no inspector reached: n/a'}), the peak of the case's heap run, the two largest named; workerd runs one isolate per Worker and a Worker's Durable Objects (the sweep object and its helpers) share it, so map-features is all of the box's objects at once (on Cloudflare, too, the objects of one Worker may share an isolate and its 128 MB: Cloudflare's "In-memory state in a Durable Object"); used heap counts garbage not yet collected. Replay bound (boxes): the very cells our median run asked (read from the stand-in's URLs), asked again round by round straight from Node, each round's requests all at once, bodies read whole, the rounds' times summed, plus the answer's way (the same question asked again once the sweep is done: gateway, Worker, KV and the 11 MB body, no upstream request); the stand-in is one single-threaded isolate on a machine the product shares, so a round of many capped answers takes more than a lone round trip here, which the round-aware bound leaves out. Answers per minute: the Mapillary app quota (search ${quotaAnswersPerMinute.SEARCH}/min for \`/map_features\` and \`/images\`, entity ${quotaAnswersPerMinute.ENTITY}/min for the rest) ÷ our requests per answer, the tighter budget named.`,
   '',
   '| case | ours: requests (search + entity) | FAQ: requests | lower bound | ours / lower bound | rounds: cells per round | ours: s | round-aware bound s (' + MANY + ' conn.) | ours / bound | round-aware bound s (6 conn.) | ours / bound (6) | replay bound s (replay + answer\'s way) | ours / replay bound | peak memory MB (RSS, all isolates) | peak heap MB per isolate | answers / min (limited by) |',
   '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
@@ -540,10 +553,46 @@ for (const r of rows) {
     `| ${r.label} | ${r.mine.requests} (${search} + ${entity}) | ${r.faq.requests}${r.faq.ran ? '' : ' (counted)'} | ${r.floor} (${r.floorWhy}) | ${f(r.mine.requests / r.floor)}× | ${r.rounds ? `${r.rounds.length}: ${r.rounds.join(' + ')}` : 'n/a (URLs not kept)'} | ${f(r.mine.seconds)} | ${f(many)} | ${f(r.mine.seconds / many)}× | ${f(six)} | ${f(r.mine.seconds / six)}× | ${r.replay ? `${f(replayBound)} (${f(r.replay.seconds)} + ${f(r.again)})` : 'n/a'} | ${r.replay ? `${f(r.mine.seconds / replayBound)}×` : 'n/a'} | ${f(r.mine.memoryMb, 1)} | ${heapText(r.mine.heapMb)} | ${Math.floor(quota.answers)} (${quota.limit}) |`,
   )
 }
-console.log(lines.join('\n'))
 rss.close()
 heap.close()
 await Promise.allSettled([system.close(), sandbox.close()])
+// A child run (heapCaps below) tells its parent how its cases ended.
+if (process.env.BENCH_ROWS_JSON) writeFileSync(process.env.BENCH_ROWS_JSON, JSON.stringify(rows.map((r) => ({ label: r.label, na: r.na, complete: r.complete?.[0] === true, seconds: r.mine?.seconds }))))
+if (CASES.has('city') && process.env.BENCH_HEAP_CAPS !== '0' && !(HEAP_LIMIT_MB > 0)) lines.push('', await heapCaps())
+console.log(lines.join('\n'))
+
+/**
+ * The city swept again, each time by a new product whose every isolate has a V8 heap of at most
+ * `cap` MB (BENCH_HEAP_LIMIT_MB, in a child bench), from large to small until one fails: used heap
+ * counts garbage V8 has not collected yet, a cap shows what the answer needs live. The whole
+ * answer path (the sweep object, its helper objects, the Worker, the gateway) must fit.
+ */
+async function heapCaps(caps = (process.env.BENCH_HEAP_CAPS ?? '64,48,32,24,16').split(',').map(Number)) {
+  const results = []
+  for (const cap of caps) {
+    const out = join(mkdtempSync(join(tmpdir(), 'bench-cap-')), 'rows.json')
+    const child = spawnSync(process.execPath, [new URL(import.meta.url).pathname], {
+      env: { ...process.env, BENCH_CASES: 'city', BENCH_FAQ: '0', BENCH_CITY_RUNS: '1', BENCH_HEAP: '0', BENCH_PROFILE: '', BENCH_HEAP_LIMIT_MB: String(cap), BENCH_ROWS_JSON: out },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      maxBuffer: 64 * 2 ** 20,
+      timeout: 300_000,
+    })
+    let city
+    try {
+      city = JSON.parse(readFileSync(out, 'utf8')).find((r) => r.label.startsWith('box: city'))
+    } catch {
+      city = undefined
+    }
+    const passed = city !== undefined && !city.na && city.complete
+    const why = passed ? `complete in ${city.seconds.toFixed(2)} s` : city?.na ? `failed: ${/runtime crashed/i.test(`${child.stdout}${child.stderr}`) ? 'the runtime crashed, out of heap' : city.na.slice(0, 80)}` : `no answer (exit ${child.status})`
+    console.error(`city with every isolate's V8 heap capped at ${cap} MB: ${why}`)
+    results.push({ cap, passed, why })
+    if (!passed) break
+  }
+  const smallest = results.filter((r) => r.passed).at(-1)
+  return `The city under a heap cap (a new product per cap, every isolate's V8 heap at most the cap: \`--max-heap-size\`, BENCH_HEAP_LIMIT_MB; the sweep object, its helpers, the Worker and the gateway each within it): ${results.map((r) => `${r.cap} MB ${r.passed ? 'complete' : r.why}`).join('; ')}.${smallest ? ` The answer path needs less than ${smallest.cap} MB of live heap per isolate (an isolate has 128 MB on Workers).` : ''}`
+}
 
 // `npm run bench -- --readme`: the README's table is this run's, written between its markers.
 if (process.argv.includes('--readme')) {
