@@ -107,6 +107,27 @@ export function workerdPids(root = process.pid) {
 }
 
 /** RSS of the given processes (summed) in MB, sampled every `everyMs` between `start` and `stop`. */
+/**
+ * CPU seconds (user + system, all threads) the processes `pids` have used so far; a difference of
+ * two readings is what a run cost them, whatever its wall time on a shared machine.
+ * @example const t0 = cpuSeconds(pids); await work(); const spent = cpuSeconds(pids) - t0
+ */
+export function cpuSeconds(pids) {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // After "pid (comm) ": state is field 0, utime field 11, stime field 12 (proc(5): 14 and 15).
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // A process that is gone counts nothing more.
+    }
+  }
+  // USER_HZ: 100 on Linux for every architecture the bench runs on.
+  return ticks / 100
+}
+
 export class RssSampler {
   #pids
   #everyMs

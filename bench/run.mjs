@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestHarness } from 'wrangler'
-import { cellDepths, cellRounds, connectionsWith, roundAwareBound, quotaAnswersPerMinute, tomlVar, workerdPids, RssSampler, HeapSampler } from './measures.mjs'
+import { cellDepths, cellRounds, connectionsWith, cpuSeconds, roundAwareBound, quotaAnswersPerMinute, tomlVar, workerdPids, RssSampler, HeapSampler } from './measures.mjs'
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
 process.env.WRANGLER_SEND_METRICS ??= 'false'
@@ -128,13 +128,17 @@ async function measure(fn, { sampleHeap = false } = {}) {
     await heap.call(n, 'Profiler.setSamplingInterval', { interval: 200 })
     await heap.call(n, 'Profiler.start')
   }
+  const cpu0 = cpuSeconds(productPids)
+  const upCpu0 = cpuSeconds([...sandboxPids])
   const t0 = performance.now()
   const out = await fn()
   for (const n of profiled) writeFileSync(join(PROFILE, `${n}-${++profiles}.cpuprofile`), JSON.stringify((await heap.call(n, 'Profiler.stop')).profile))
   const seconds = (performance.now() - t0) / 1000
+  // CPU the run cost the product's processes and the stand-in's (read before the stats call below).
+  const cpu = { product: cpuSeconds(productPids) - cpu0, upstream: cpuSeconds([...sandboxPids]) - upCpu0 }
   const memoryMb = rss.stop()
   const heapMb = sampleHeap ? await heap.stop() : {}
-  return { ...out, seconds, memoryMb, heapMb, startedAt, viaJob: viaJobs > jobs0, ...delta(s0, await stats()) }
+  return { ...out, seconds, cpu, memoryMb, heapMb, startedAt, viaJob: viaJobs > jobs0, ...delta(s0, await stats()) }
 }
 
 const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x))
@@ -250,6 +254,8 @@ async function median(variant, complete, runs = RUNS, before = async () => {}) {
   return {
     ...mid,
     spread: [timed[0].seconds, timed.at(-1).seconds],
+    // CPU seconds per answer, the median over the timed runs: steadier than wall time on a shared machine.
+    cpu: { product: medianOf(timed.map((r) => r.cpu.product)), upstream: medianOf(timed.map((r) => r.cpu.upstream)) },
     requestsSeen: [...new Set(done.map((r) => r.requests))].sort((a, b) => a - b),
     runs: timed.length,
     memoryMb: Math.max(...done.map((r) => r.memoryMb)),
@@ -377,7 +383,7 @@ async function boxCase(label, d, { runs = RUNS, faqRun = RUN_FAQ } = {}) {
       const counted = faqBoxCounted(d.bbox, points)
       faq = { requests: counted.requests, ran: false, complete: counted.lost === 0, lost: counted.lost, over: counted.over }
     }
-    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s (asked again, answered without upstream: ${again.toFixed(2)} s), rounds ${rounds?.join('+')}, peak heap MB ${heapText(mine.heapMb)}, RSS +${mine.memoryMb.toFixed(0)} MB; FAQ ${faq.requests} requests${faq.ran ? ` ${faq.seconds.toFixed(2)} s` : ' (counted)'}`)
+    console.error(`${label}: ours ${mine.requests} requests ${mine.seconds.toFixed(2)} s (asked again, answered without upstream: ${again.toFixed(2)} s), rounds ${rounds?.join('+')}, CPU s per answer: product ${mine.cpu.product.toFixed(2)}, stand-in ${mine.cpu.upstream.toFixed(2)}, peak heap MB ${heapText(mine.heapMb)}, RSS +${mine.memoryMb.toFixed(0)} MB; FAQ ${faq.requests} requests${faq.ran ? ` ${faq.seconds.toFixed(2)} s` : ' (counted)'}`)
     return { size: `${truth.size} features`, mine, faq, complete: [sameSet(mine.ids, truth), faq.complete], floor: Math.ceil(truth.size / UPSTREAM_CAP), floorWhy: 'features / 2000', rounds, replay, again }
   })
 }
