@@ -42,7 +42,7 @@ const SEQUENCES: Record<string, string[]> = {
   sEmpty: [],
 }
 const IMAGES: Record<string, { width: number; height: number }> = { z1: { width: 0, height: 10 }, z2: { width: 10, height: 0 } }
-for (const n of range(1, 20)) IMAGES[`i${n}`] = { width: 1000 + n, height: 500 + n }
+for (const n of range(1, 120)) IMAGES[`i${n}`] = { width: 1000 + n, height: 500 + n }
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> }
 type Reply = Answer | 'table'
@@ -1735,6 +1735,20 @@ describe('JobRunner: helpers', () => {
     expect(unitTries(h, '7+1')).toStrictEqual({ tries: 1, state: 'done' })
     expect(graph.paths().filter((p) => p === '/i8')).toHaveLength(4)
     expect(r.calls[0]).toStrictEqual({ name: '~h0', ids: ids(7, 8, 9), budget: 6 })
+  })
+
+  it('gives helper calls all the invocation’s budget its own attempts leave: 120 units in one slice, not two', async () => {
+    const r = recording()
+    const many = { sequence_id: '-', given: ids(...range(1, 120)) }
+    const h = setup({ helpers: true, wrapHelper: r.wrapHelper, settings: { SUBREQUEST_BUDGET: '30' }, options: { helpers: { max: 16, unitsPerHelper: 6 } } })
+    const work = h.runner.run('sizes:many', many, undefined, { maxRequests: 200 })
+    await h.idle()
+    // Its own share of the bound is 12 attempts (6 connections of 102); the other 18 of its 30 are
+    // helper calls of 6 units each: 12 + 18 × 6 = 120, all in the first slice, no alarm needed.
+    expect(await h.runner.progress()).toMatchObject({ state: 'done', done: 120, total: 120, requests: 120 })
+    expect(r.calls).toHaveLength(18)
+    expect(r.calls.every((c) => c.ids.length === 6)).toBe(true)
+    expect(await h.drive(work)).toStrictEqual({ ok: true, body: JSON.stringify(sizes(...range(1, 120))), requests: 120 })
   })
 
   it('uses no helper when the option is absent or its host has none (today’s six at a time)', async () => {

@@ -272,12 +272,19 @@ export class JobRunner<P, U> {
     const perUnit = Math.max(1, this.#task.requestsPerUnit?.(params) ?? 1)
     const budget = Math.min(subrequestBudget(this.#host.settings), opts.budget ?? Infinity)
     const outcomes: HelperUnitOutcome[] = parsed.map(() => ({ skipped: true }))
-    const client = sliceClient(this.#host.settings, clientToken, {
-      maxInFlight: this.#o.maxInFlight,
-      maxAttempts: Math.max(1, Math.min(this.#o.attemptsPerRequest, Math.floor(budget / perUnit))),
-      maxRetryAfterSeconds: this.#o.maxRetryAfterInSliceSeconds,
-      subrequestBudget: budget,
-    })
+    // Its units' permits in one governor call: asked 1, 2, 4… a helper's fetches went out in waves.
+    const need = Math.min(budget, parsed.length * perUnit)
+    const client = sliceClient(
+      this.#host.settings,
+      clientToken,
+      {
+        maxInFlight: this.#o.maxInFlight,
+        maxAttempts: Math.max(1, Math.min(this.#o.attemptsPerRequest, Math.floor(budget / perUnit))),
+        maxRetryAfterSeconds: this.#o.maxRetryAfterInSliceSeconds,
+        subrequestBudget: budget,
+      },
+      { search: need, entity: need },
+    )
     if (!client) return { ok: false, problem: noTokenProblem(), requests: 0 }
     // After a failure other than the budget's end, nothing more starts (as in the calling slice).
     let stopped = false
@@ -540,14 +547,18 @@ export class JobRunner<P, U> {
     if (room < perUnit) return this.#fail(this.#overLimit(limit!, asked + this.store.counts().pending, asked), true)
     const left = full - spent
     const helpers = this.#o.helpers && this.#host.helper && this.#o.helpers.max > 0 && this.#o.helpers.unitsPerHelper > 0 ? this.#o.helpers : undefined
-    // Each helper call is one subrequest of this invocation: up to half of what is left of its
-    // budget, the rest for the slice's own attempts.
-    const calls = helpers ? Math.max(0, Math.min(Math.ceil(left / 2), left - perUnit)) : 0
+    // Each helper call is one subrequest of this invocation: at least half of what is left of its
+    // budget is kept for them when the slice's own attempts are decided.
+    const kept = helpers ? Math.max(0, Math.min(Math.ceil(left / 2), left - perUnit)) : 0
     const slots = Math.max(1, Math.floor(this.#o.maxInFlight / perUnit))
     // Of the job's bound, the slice's own share is what its connections are of all (its own and
     // the helpers'): a bound it would otherwise spend alone leaves the helpers nothing.
-    const share = helpers && calls > 0 ? Math.max(perUnit, Math.ceil((room * slots) / (slots + helpers.max * helpers.unitsPerHelper))) : room
-    const budget = Math.min(left - calls, share)
+    const share = helpers && kept > 0 ? Math.max(perUnit, Math.ceil((room * slots) / (slots + helpers.max * helpers.unitsPerHelper))) : room
+    const budget = Math.min(left - kept, share)
+    // Helper calls get all the slice's own attempts leave: a round's cells come in groups smaller
+    // than a helper takes, and a slice out of calls leaves ready cells to the next one (a city
+    // took two slices with half of what its first could make).
+    const calls = helpers ? left - budget : 0
     if (budget < perUnit) {
       // The calling invocation spent its budget on planning: the alarm runs the first slice.
       await this.#host.ctx.storage.setAlarm(Date.now())

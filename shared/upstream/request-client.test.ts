@@ -110,6 +110,20 @@ describe('every client built here is governed (GOVERNOR)', () => {
     expect(f.calls).toHaveLength(3)
   })
 
+  it('asks a slice’s first permits as its caller says: a helper’s six search requests in one governor call', async () => {
+    const g = governor()
+    const f = scriptedFetch(Array.from({ length: 6 }, () => json(200, { data: [] })))
+    const settings = { MAPILLARY_GRAPH_URL: 'http://g/', MAPILLARY_ACCESS_TOKEN: 'MLY|srv', GOVERNOR: g.ns }
+    const client = sliceClient(settings, undefined, { fetch: f.fetch, subrequestBudget: 12 }, { search: 6 })!
+    await Promise.all(Array.from({ length: 6 }, (_, i) => client.get('/map_features', { bbox: `${i},0,${i + 1},1` })))
+    expect(g.asked).toEqual([['server', 'search', 6]])
+    // Without it, a slice's search permits come 1, 2, 4…: three calls for the same six.
+    const h = governor()
+    const plain = sliceClient({ ...settings, GOVERNOR: h.ns }, undefined, { fetch: scriptedFetch(Array.from({ length: 6 }, () => json(200, { data: [] }))).fetch, subrequestBudget: 12 })!
+    await Promise.all(Array.from({ length: 6 }, (_, i) => plain.get('/map_features', { bbox: `${i},0,${i + 1},1` })))
+    expect(h.asked).toEqual([['server', 'search', 1], ['server', 'search', 2], ['server', 'search', 4]])
+  })
+
   it('asks for no more permits than the invocation’s budget', async () => {
     const g = governor()
     const f = scriptedFetch([json(200, {})])

@@ -104,12 +104,14 @@ export function clientForRequest(
  * the object's memory only), else the server's; null when there is neither.
  * @example
  * const client = sliceClient(this.env, this.#clientToken, { maxAttempts: 3 })
+ * const helper = sliceClient(this.env, token, { subrequestBudget: 12 }, { search: 6, entity: 6 }) // 6 units: their permits in one ask
  */
-export function sliceClient(settings: UpstreamSettings, clientToken: string | undefined, overrides: Partial<GraphClientOptions> = {}): GraphClient | null {
+export function sliceClient(settings: UpstreamSettings, clientToken: string | undefined, overrides: Partial<GraphClientOptions> = {}, firstAsk: Partial<Record<PermitKind, number>> = {}): GraphClient | null {
   const auth = tokenFrom(clientToken ? `OAuth ${clientToken}` : undefined, settings.MAPILLARY_ACCESS_TOKEN)
   // A slice means to spend its budget: its entity permits come in fewer, larger batches. Not its
   // search permits: a sparse box is one search request, and a permit taken but not spent is lost.
-  return auth ? build(settings, auth, overrides, SLICE_FIRST_ASK) : null
+  // A caller that knows what it will spend (a helper's few units) asks for it all at once.
+  return auth ? build(settings, auth, overrides, { ...SLICE_FIRST_ASK, ...firstAsk }) : null
 }
 
 /** A sweep slice's first ask for permits (a request's is 2: most requests make one or two fetches). */
