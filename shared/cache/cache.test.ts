@@ -266,6 +266,38 @@ describe('stale-if-error', () => {
     await expect(cachedText(undefined, 'k', 3600, async () => Promise.reject(down), { staleIfError })).rejects.toBe(down)
   })
 
+  it('keeps a produced tag beside the text in both entries, and answers it on a hit and from the stale copy', async () => {
+    const { kv, map } = metadataKv()
+    at(2_000)
+    const tagged = { text: '{"a":1}', etag: '"t1"' }
+    expect(await cachedText(kv, 'k', 3600, async () => tagged, { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: false })
+    expect(map.get('k')).toEqual({ text: '{"a":1}', metadata: { etag: '"t1"' }, ttl: 3600 })
+    expect(map.get('stale:k')).toEqual({ text: '{"a":1}', metadata: { written: 2_000, etag: '"t1"' }, ttl: 3600 + 7 * 86400 })
+    expect(await cachedText(kv, 'k', 3600, async () => 'never', { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true })
+    map.delete('k')
+    at(12_000)
+    expect(await cachedText(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true, stale: { ageSeconds: 10 } })
+    // A text produced without a tag is stored and answered without one.
+    expect(await cachedText(kv, 'u', 3600, async () => 'plain')).toEqual({ text: 'plain', hit: false })
+    expect(map.get('u')).toEqual({ text: 'plain', metadata: undefined, ttl: 3600 })
+  })
+
+  it('starts deferred writes only once `after` settles (the answer sent); an awaited write does not wait for it', async () => {
+    const { kv, map } = metadataKv()
+    let release!: () => void
+    const after = new Promise<void>((r) => (release = r))
+    const deferred: Promise<unknown>[] = []
+    await cachedText(kv, 'k', 3600, async () => 'big', { staleIfError, after, defer: (p) => void deferred.push(p) })
+    await new Promise((r) => setTimeout(r, 5))
+    expect(map.size).toBe(0)
+    release()
+    await Promise.all(deferred)
+    expect([...map.keys()].sort()).toEqual(['k', 'stale:k'])
+    // Not deferred: written at once, `after` (never settling here) ignored.
+    await cachedText(kv, 'n', 3600, async () => 'now', { after: new Promise(() => {}) })
+    expect(map.get('n')?.text).toBe('now')
+  })
+
   it('readKept and writeKept: a long-lived fact with its age', async () => {
     const { kv, map } = metadataKv()
     at(1_000)

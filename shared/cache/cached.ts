@@ -24,6 +24,17 @@ export interface CachedOptions {
   defer?: (p: Promise<unknown>) => void
   /** Keep a copy past the TTL and answer it when producing fails ({@link StaleIfError}). */
   staleIfError?: StaleIfError
+  /**
+   * Writes start once this settles (the answer has left): copying a many-megabyte answer into KV
+   * would otherwise compete with sending it. Use with `defer`.
+   */
+  after?: Promise<unknown>
+}
+
+/** A text and the entity tag it is answered with, kept beside it in KV. */
+export interface TaggedText {
+  text: string
+  etag: string
 }
 
 /** A value answered past its TTL: seconds since it was produced (for an `Age` header). */
@@ -31,9 +42,10 @@ export interface Stale {
   ageSeconds: number
 }
 
-/** The metadata a kept value is written with: when it was produced (ms). */
+/** The metadata a kept value is written with: when it was produced (ms), and its tag when it has one. */
 interface WrittenAt {
   written: number
+  etag?: string
 }
 
 /**
@@ -87,25 +99,30 @@ export async function cached<T>(kv: KVLike | undefined, key: string, ttlSeconds:
 
 /**
  * {@link cached} for a value that is already JSON text: stored and answered as is, never parsed
- * (a multi-megabyte answer skips a parse and a stringify on each side of the cache).
+ * (a multi-megabyte answer skips a parse and a stringify on each side of the cache). A produced
+ * {@link TaggedText}'s tag is kept in the entries' metadata and answered with the text, a hit's too.
+ *
+ * @example
+ * const { text, etag, hit } = await cachedText(env.CACHE, key, TTL.mapFeaturesBbox, async () => ({ text, etag }), { defer, after: sent })
  */
-export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<string>, opts: CachedOptions = {}): Promise<{ text: string; hit: boolean; stale?: Stale }> {
-  const text = await read(kv, key)
-  if (text !== null) return { text, hit: true }
-  let fresh: string
+export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<string | TaggedText>, opts: CachedOptions = {}): Promise<{ text: string; etag?: string; hit: boolean; stale?: Stale }> {
+  const stored = await readTagged(kv, key)
+  if (stored !== null) return { ...stored, hit: true }
+  let fresh: string | TaggedText
   try {
     fresh = await produce()
   } catch (error) {
     const kept = await keptFor(kv, key, error, opts)
-    if (kept) return { text: kept.text, hit: true, stale: { ageSeconds: kept.ageSeconds } }
+    if (kept) return { text: kept.text, ...(kept.etag !== undefined ? { etag: kept.etag } : {}), hit: true, stale: { ageSeconds: kept.ageSeconds } }
     throw error
   }
-  await write(kv, key, fresh, ttlSeconds, opts)
-  return { text: fresh, hit: false }
+  const { text, etag } = typeof fresh === 'string' ? { text: fresh, etag: undefined } : fresh
+  await write(kv, key, text, ttlSeconds, opts, etag)
+  return { text, ...(etag !== undefined ? { etag } : {}), hit: false }
 }
 
 /** The stale copy of `key` when `error` is one it may answer, else null. */
-async function keptFor(kv: KVLike | undefined, key: string, error: unknown, opts: CachedOptions): Promise<{ text: string; ageSeconds: number } | null> {
+async function keptFor(kv: KVLike | undefined, key: string, error: unknown, opts: CachedOptions): Promise<{ text: string; ageSeconds: number; etag?: string } | null> {
   if (!opts.staleIfError?.when(error)) return null
   return readKept(kv, staleKey(key))
 }
@@ -117,7 +134,7 @@ async function keptFor(kv: KVLike | undefined, key: string, error: unknown, opts
  * @example
  * const size = await readKept(env.CACHE, sizeKey) // { text: '{"width":4032,"height":3024}', ageSeconds: 420 } | null
  */
-export async function readKept(kv: KVLike | undefined, key: string): Promise<{ text: string; ageSeconds: number } | null> {
+export async function readKept(kv: KVLike | undefined, key: string): Promise<{ text: string; ageSeconds: number; etag?: string } | null> {
   if (!kv) return null
   try {
     if (!kv.getWithMetadata) {
@@ -126,8 +143,8 @@ export async function readKept(kv: KVLike | undefined, key: string): Promise<{ t
     }
     const { value, metadata } = await kv.getWithMetadata(key, 'text')
     if (value === null) return null
-    const written = (metadata as Partial<WrittenAt> | null)?.written
-    return { text: value, ageSeconds: typeof written === 'number' && Number.isFinite(written) ? Math.max(0, Math.floor((Date.now() - written) / 1000)) : 0 }
+    const { written, etag } = (metadata ?? {}) as Partial<WrittenAt>
+    return { text: value, ageSeconds: typeof written === 'number' && Number.isFinite(written) ? Math.max(0, Math.floor((Date.now() - written) / 1000)) : 0, ...(typeof etag === 'string' ? { etag } : {}) }
   } catch {
     return null
   }
@@ -140,15 +157,31 @@ export async function readKept(kv: KVLike | undefined, key: string): Promise<{ t
  * @example
  * await writeKept(env.CACHE, sizeKey, JSON.stringify({ width, height }), TTL.imageSize, { defer })
  */
-export async function writeKept(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'> = {}): Promise<void> {
+export async function writeKept(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer' | 'after'> = {}): Promise<void> {
   if (!kv || !fitsInKv(text)) return
   await putKept(kv, key, text, ttlSeconds, opts)
 }
 
 /** {@link writeKept} of a text already known to fit. */
-async function putKept(kv: KVLike, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'>): Promise<void> {
-  const metadata: WrittenAt = { written: Date.now() }
+async function putKept(kv: KVLike, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer' | 'after'>, etag?: string): Promise<void> {
+  const metadata: WrittenAt = { written: Date.now(), ...(etag !== undefined ? { etag } : {}) }
   await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds), metadata }), opts)
+}
+
+/** The stored text and its tag (when it was written with one), or null like {@link read}. */
+async function readTagged(kv: KVLike | undefined, key: string): Promise<{ text: string; etag?: string } | null> {
+  if (!kv?.getWithMetadata) {
+    const text = await read(kv, key)
+    return text === null ? null : { text }
+  }
+  try {
+    const { value, metadata } = await kv.getWithMetadata(key, 'text')
+    if (value === null) return null
+    const etag = (metadata as Partial<WrittenAt> | null)?.etag
+    return { text: value, ...(typeof etag === 'string' ? { etag } : {}) }
+  } catch {
+    return null
+  }
 }
 
 /** The stored text, or null when absent or KV is unbound or unreachable (no cache, never an error). */
@@ -165,16 +198,18 @@ async function read(kv: KVLike | undefined, key: string): Promise<string | null>
  * Stores `text` unless it is over KV's value limit, and its stale copy when asked; awaited, or
  * handed to `opts.defer`.
  */
-async function write(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: CachedOptions): Promise<void> {
+async function write(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: CachedOptions, etag?: string): Promise<void> {
   if (!kv || !fitsInKv(text)) return
-  await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds) }), opts)
-  if (opts.staleIfError) await putKept(kv, staleKey(key), text, ttlSeconds + opts.staleIfError.seconds, opts)
+  await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds), ...(etag !== undefined ? { metadata: { etag } } : {}) }), opts)
+  if (opts.staleIfError) await putKept(kv, staleKey(key), text, ttlSeconds + opts.staleIfError.seconds, opts, etag)
 }
 
 /** A write that never rejects (a lost write costs one more upstream round trip later, nothing more). */
-async function settle(put: () => Promise<void>, opts: Pick<CachedOptions, 'defer'>): Promise<void> {
+async function settle(put: () => Promise<void>, opts: Pick<CachedOptions, 'defer' | 'after'>): Promise<void> {
   const quiet = (async () => {
     try {
+      // Only a deferred write waits: an awaited one would wait for an answer it holds back.
+      if (opts.defer) await opts.after
       await put()
     } catch {
       // Best effort.

@@ -51,4 +51,19 @@ describe('a stale answer (stale-if-error)', () => {
   it('has no Age when fresh', () => {
     expect(answerJson('1', { maxAge: 60, hit: true }).headers.has('age')).toBe(false)
   })
+
+  it('sends the tag it is given as ETag, and with onSent a body a slice at a time that says when it has left', async () => {
+    let sent: Promise<void> | undefined
+    const json = JSON.stringify({ s: 'é😀'.repeat(1000) })
+    const res = answerJson(json, { maxAge: 60, hit: false, etag: '"abc"', onSent: (p) => (sent = p) })
+    expect(res.headers.get('etag')).toBe('"abc"')
+    let left = false
+    void sent!.then(() => (left = true))
+    await Promise.resolve()
+    expect(left).toBe(false)
+    expect(await res.text()).toBe(json)
+    await sent
+    expect(left).toBe(true)
+    expect(answerJson(json, { maxAge: 60, hit: false }).headers.get('etag')).toBeNull()
+  })
 })

@@ -4,6 +4,8 @@
  * data stays true, and headers saying whether KV answered and how many upstream requests it cost.
  */
 
+import { sentBody } from './sent-body'
+
 export interface AnswerOptions {
   /** Seconds a client or CDN may reuse the answer. */
   maxAge: number
@@ -17,6 +19,16 @@ export interface AnswerOptions {
    * answer says `X-Cache: stale` and `Age` (seconds since it was made), and no one should keep it.
    */
   stale?: { ageSeconds: number }
+  /**
+   * The answer's entity tag, quoted (`"…"`): sent as `ETag`, so the gateway need not read the whole
+   * body to make one.
+   */
+  etag?: string
+  /**
+   * Sends the body a slice at a time and hands over when it has left ({@link sentBody}): what must
+   * not compete with the answer (its KV copies) waits for that.
+   */
+  onSent?: (sent: Promise<void>) => void
 }
 
 export function answer(body: unknown, opts: AnswerOptions): Response {
@@ -37,11 +49,15 @@ export function answerJson(json: string, opts: AnswerOptions): Response {
     // The upstream attempts a stale answer cost (they failed) are counted too.
     'x-upstream-requests': String(opts.hit && !opts.stale ? 0 : (opts.upstreamRequests ?? 0)),
   }
+  if (opts.etag !== undefined) headers.etag = opts.etag
   if (opts.stale) {
     headers['x-cache'] = 'stale'
     headers.age = String(opts.stale.ageSeconds)
     // Good for now, while the upstream is down: not for a cache to hand out later.
     headers['cache-control'] = 'no-cache'
   }
-  return new Response(json, { status: 200, headers })
+  if (!opts.onSent) return new Response(json, { status: 200, headers })
+  const { body, sent } = sentBody(json)
+  opts.onSent(sent)
+  return new Response(body, { status: 200, headers })
 }

@@ -50,7 +50,10 @@ async function boxQuestion(c: Context<{ Bindings: Env }>, query: z.output<typeof
 async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof mapFeaturesQuery>, maxRequests: number): Promise<Response> {
   const { params, identity, key } = await boxQuestion(c, query)
   let requests = 0
-  const { text, hit, stale } = await cachedText(
+  // The answer's KV copies are written once it has left: copying 11 MB would compete with sending it.
+  let gone!: () => void
+  const sent = new Promise<void>((resolve) => (gone = resolve))
+  const { text, etag, hit, stale } = await cachedText(
     c.env.CACHE,
     key,
     TTL.mapFeaturesBbox,
@@ -60,16 +63,16 @@ async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof m
       // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
       const result = await callObject(
         () => c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params, identity)),
-        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined, { maxRequests }) as unknown as Promise<JobAnswer>,
+        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined, { maxRequests }) as unknown as Promise<JobAnswer & { etag?: string }>,
       )
       requests = result.requests
       if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})
-      return result.body
+      return result.etag !== undefined ? { text: result.body, etag: result.etag } : result.body
     },
     // No URL in the answer: while the upstream fails, a copy kept past the TTL answers (X-Cache: stale, Age).
-    { defer: (p) => c.executionCtx.waitUntil(p), staleIfError: { seconds: STALE_IF_ERROR.mapFeaturesBbox, when: isUpstreamTrouble } },
+    { defer: (p) => c.executionCtx.waitUntil(p), after: sent, staleIfError: { seconds: STALE_IF_ERROR.mapFeaturesBbox, when: isUpstreamTrouble } },
   )
-  const res = answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json', stale })
+  const res = answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json', stale, ...(etag !== undefined ? { etag } : {}), onSent: (p) => void p.then(gone) })
   // The same URL answers a stream to who asks for one (stream-response.ts).
   res.headers.set('vary', 'Accept')
   return res

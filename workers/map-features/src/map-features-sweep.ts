@@ -7,6 +7,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { TTL } from '../../../shared/cache/kv-cache'
+import { versionTag } from '../../../shared/http/version-tag'
 import { JobRunner, type EngineOptions, type HelperAnswer, type HelperStub, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
@@ -66,8 +67,11 @@ export class MapFeaturesSweep extends DurableObject<Env> {
    * box-limits.ts): a plan needing more is refused before any request, a sweep whose splits would
    * need more ends there; both answer 422 `box_too_costly`, and a larger bound goes on from there.
    */
-  async run(params: SweepParams, clientToken?: string, opts: { maxRequests?: number } = {}): Promise<JobAnswer> {
-    return this.runner.run(await this.#name(params, clientToken), params, clientToken, { maxRequests: opts.maxRequests ?? maxBoxRequests(this.env) })
+  async run(params: SweepParams, clientToken?: string, opts: { maxRequests?: number } = {}): Promise<JobAnswer & { etag?: string }> {
+    const answer = await this.runner.run(await this.#name(params, clientToken), params, clientToken, { maxRequests: opts.maxRequests ?? maxBoxRequests(this.env) })
+    const job = this.runner.store.job()
+    // A finished sweep's answer is joined from what it stored: the same bytes until it is swept again.
+    return answer.ok && job?.finishedAt !== undefined ? { ...answer, etag: await versionTag(job.name, job.finishedAt) } : answer
   }
 
   /** The box's features as RFC 8142 records while its cells complete, or the problem before any byte (stream-features.ts). */
