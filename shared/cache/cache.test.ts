@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { cached, cachedText, cacheKey, clampTtl, readKept, staleKey, TTL, writeKept, type KVLike } from './kv-cache'
+import { cached, cachedOrProduced, cachedText, cacheKey, clampTtl, readKept, staleKey, storeText, TTL, writeKept, type KVLike } from './kv-cache'
 import { fitsInKv } from './cached'
 
 /** In-memory KVLike that records puts; `failGet`/`failPut` simulate an unreachable KV. */
@@ -266,36 +266,33 @@ describe('stale-if-error', () => {
     await expect(cachedText(undefined, 'k', 3600, async () => Promise.reject(down), { staleIfError })).rejects.toBe(down)
   })
 
-  it('keeps a produced tag beside the text in both entries, and answers it on a hit and from the stale copy', async () => {
+  it('storeText writes what cachedText would, with the tag in both entries; cachedOrProduced answers it on a hit and from the stale copy', async () => {
     const { kv, map } = metadataKv()
     at(2_000)
-    const tagged = { text: '{"a":1}', etag: '"t1"' }
-    expect(await cachedText(kv, 'k', 3600, async () => tagged, { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: false })
+    await storeText(kv, 'k', '{"a":1}', 3600, { staleSeconds: 7 * 86400, etag: '"t1"' })
     expect(map.get('k')).toEqual({ text: '{"a":1}', metadata: { etag: '"t1"' }, ttl: 3600 })
     expect(map.get('stale:k')).toEqual({ text: '{"a":1}', metadata: { written: 2_000, etag: '"t1"' }, ttl: 3600 + 7 * 86400 })
-    expect(await cachedText(kv, 'k', 3600, async () => 'never', { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true })
+    const never = async () => Promise.reject(new Error('not asked'))
+    expect(await cachedOrProduced(kv, 'k', never, { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true })
     map.delete('k')
     at(12_000)
-    expect(await cachedText(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true, stale: { ageSeconds: 10 } })
-    // A text produced without a tag is stored and answered without one.
-    expect(await cachedText(kv, 'u', 3600, async () => 'plain')).toEqual({ text: 'plain', hit: false })
-    expect(map.get('u')).toEqual({ text: 'plain', metadata: undefined, ttl: 3600 })
+    expect(await cachedOrProduced(kv, 'k', async () => Promise.reject(down), { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true, stale: { ageSeconds: 10 } })
+    await expect(cachedOrProduced(kv, 'k', async () => Promise.reject(gone), { staleIfError })).rejects.toBe(gone)
+    // A miss hands over what was produced and writes nothing: its producer stores it.
+    map.clear()
+    expect(await cachedOrProduced(kv, 'k', async () => ({ body: 'stream' }), { staleIfError })).toEqual({ hit: false, produced: { body: 'stream' } })
+    expect(map.size).toBe(0)
+    // Without a tag or a stale window: the value alone, as cachedText writes it.
+    await storeText(kv, 'u', 'plain', 3600)
+    expect([...map.entries()]).toEqual([['u', { text: 'plain', metadata: undefined, ttl: 3600 }]])
   })
 
-  it('starts deferred writes only once `after` settles (the answer sent); an awaited write does not wait for it', async () => {
+  it('storeText skips a value over 25 MiB and never rejects', async () => {
     const { kv, map } = metadataKv()
-    let release!: () => void
-    const after = new Promise<void>((r) => (release = r))
-    const deferred: Promise<unknown>[] = []
-    await cachedText(kv, 'k', 3600, async () => 'big', { staleIfError, after, defer: (p) => void deferred.push(p) })
-    await new Promise((r) => setTimeout(r, 5))
+    await storeText(kv, 'big', 'x'.repeat(25 * 1024 * 1024 + 1), 3600, { staleSeconds: 60 })
     expect(map.size).toBe(0)
-    release()
-    await Promise.all(deferred)
-    expect([...map.keys()].sort()).toEqual(['k', 'stale:k'])
-    // Not deferred: written at once, `after` (never settling here) ignored.
-    await cachedText(kv, 'n', 3600, async () => 'now', { after: new Promise(() => {}) })
-    expect(map.get('n')?.text).toBe('now')
+    const broken = memoryKv({ failPut: true })
+    await expect(storeText(broken.kv, 'k', 'v', 3600, { staleSeconds: 60 })).resolves.toBeUndefined()
   })
 
   it('readKept and writeKept: a long-lived fact with its age', async () => {

@@ -24,17 +24,6 @@ export interface CachedOptions {
   defer?: (p: Promise<unknown>) => void
   /** Keep a copy past the TTL and answer it when producing fails ({@link StaleIfError}). */
   staleIfError?: StaleIfError
-  /**
-   * Writes start once this settles (the answer has left): copying a many-megabyte answer into KV
-   * would otherwise compete with sending it. Use with `defer`.
-   */
-  after?: Promise<unknown>
-}
-
-/** A text and the entity tag it is answered with, kept beside it in KV. */
-export interface TaggedText {
-  text: string
-  etag: string
 }
 
 /** A value answered past its TTL: seconds since it was produced (for an `Age` header). */
@@ -99,26 +88,55 @@ export async function cached<T>(kv: KVLike | undefined, key: string, ttlSeconds:
 
 /**
  * {@link cached} for a value that is already JSON text: stored and answered as is, never parsed
- * (a multi-megabyte answer skips a parse and a stringify on each side of the cache). A produced
- * {@link TaggedText}'s tag is kept in the entries' metadata and answered with the text, a hit's too.
- *
- * @example
- * const { text, etag, hit } = await cachedText(env.CACHE, key, TTL.mapFeaturesBbox, async () => ({ text, etag }), { defer, after: sent })
+ * (a multi-megabyte answer skips a parse and a stringify on each side of the cache).
  */
-export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<string | TaggedText>, opts: CachedOptions = {}): Promise<{ text: string; etag?: string; hit: boolean; stale?: Stale }> {
-  const stored = await readTagged(kv, key)
-  if (stored !== null) return { ...stored, hit: true }
-  let fresh: string | TaggedText
+export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<string>, opts: CachedOptions = {}): Promise<{ text: string; hit: boolean; stale?: Stale }> {
+  const text = await read(kv, key)
+  if (text !== null) return { text, hit: true }
+  let fresh: string
   try {
     fresh = await produce()
+  } catch (error) {
+    const kept = await keptFor(kv, key, error, opts)
+    if (kept) return { text: kept.text, hit: true, stale: { ageSeconds: kept.ageSeconds } }
+    throw error
+  }
+  await write(kv, key, fresh, ttlSeconds, opts)
+  return { text: fresh, hit: false }
+}
+
+/**
+ * {@link cachedText} for an answer whose producer stores it itself once it has sent it (a Durable
+ * Object streaming a many-megabyte answer, then writing it with {@link storeText}): the stored
+ * text and its tag, or what `produce` gave; nothing is written here. A failure `staleIfError`
+ * accepts is answered by the kept copy.
+ *
+ * @example
+ * const out = await cachedOrProduced(env.CACHE, key, () => stub.runBody(params, token, { cacheKey: key }), { staleIfError })
+ * // out.hit ? answerJson(out.text, …) : answerBody(out.produced.body, …)
+ */
+export async function cachedOrProduced<T>(kv: KVLike | undefined, key: string, produce: () => Promise<T>, opts: Pick<CachedOptions, 'staleIfError'> = {}): Promise<({ hit: true; text: string; etag?: string; stale?: Stale }) | { hit: false; produced: T }> {
+  const stored = await readTagged(kv, key)
+  if (stored !== null) return { ...stored, hit: true }
+  try {
+    return { hit: false, produced: await produce() }
   } catch (error) {
     const kept = await keptFor(kv, key, error, opts)
     if (kept) return { text: kept.text, ...(kept.etag !== undefined ? { etag: kept.etag } : {}), hit: true, stale: { ageSeconds: kept.ageSeconds } }
     throw error
   }
-  const { text, etag } = typeof fresh === 'string' ? { text: fresh, etag: undefined } : fresh
-  await write(kv, key, text, ttlSeconds, opts, etag)
-  return { text, ...(etag !== undefined ? { etag } : {}), hit: false }
+}
+
+/**
+ * Stores `text` as {@link cachedText} would have (its stale copy too when `staleSeconds` is given),
+ * with its tag in the metadata: for a producer answering through {@link cachedOrProduced}. Best
+ * effort: never rejects.
+ *
+ * @example
+ * ctx.waitUntil(sent.then(() => storeText(env.CACHE, key, text, TTL.mapFeaturesBbox, { staleSeconds, etag })))
+ */
+export async function storeText(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: { staleSeconds?: number; etag?: string } = {}): Promise<void> {
+  await write(kv, key, text, ttlSeconds, opts.staleSeconds !== undefined ? { staleIfError: { seconds: opts.staleSeconds, when: () => false } } : {}, opts.etag)
 }
 
 /** The stale copy of `key` when `error` is one it may answer, else null. */
@@ -157,13 +175,13 @@ export async function readKept(kv: KVLike | undefined, key: string): Promise<{ t
  * @example
  * await writeKept(env.CACHE, sizeKey, JSON.stringify({ width, height }), TTL.imageSize, { defer })
  */
-export async function writeKept(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer' | 'after'> = {}): Promise<void> {
+export async function writeKept(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'> = {}): Promise<void> {
   if (!kv || !fitsInKv(text)) return
   await putKept(kv, key, text, ttlSeconds, opts)
 }
 
 /** {@link writeKept} of a text already known to fit. */
-async function putKept(kv: KVLike, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer' | 'after'>, etag?: string): Promise<void> {
+async function putKept(kv: KVLike, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'>, etag?: string): Promise<void> {
   const metadata: WrittenAt = { written: Date.now(), ...(etag !== undefined ? { etag } : {}) }
   await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds), metadata }), opts)
 }
@@ -205,11 +223,9 @@ async function write(kv: KVLike | undefined, key: string, text: string, ttlSecon
 }
 
 /** A write that never rejects (a lost write costs one more upstream round trip later, nothing more). */
-async function settle(put: () => Promise<void>, opts: Pick<CachedOptions, 'defer' | 'after'>): Promise<void> {
+async function settle(put: () => Promise<void>, opts: Pick<CachedOptions, 'defer'>): Promise<void> {
   const quiet = (async () => {
     try {
-      // Only a deferred write waits: an awaited one would wait for an answer it holds back.
-      if (opts.defer) await opts.after
       await put()
     } catch {
       // Best effort.

@@ -4,8 +4,6 @@
  * data stays true, and headers saying whether KV answered and how many upstream requests it cost.
  */
 
-import { sentBody } from './sent-body'
-
 export interface AnswerOptions {
   /** Seconds a client or CDN may reuse the answer. */
   maxAge: number
@@ -24,11 +22,6 @@ export interface AnswerOptions {
    * body to make one.
    */
   etag?: string
-  /**
-   * Sends the body a slice at a time and hands over when it has left ({@link sentBody}): what must
-   * not compete with the answer (its KV copies) waits for that.
-   */
-  onSent?: (sent: Promise<void>) => void
 }
 
 export function answer(body: unknown, opts: AnswerOptions): Response {
@@ -42,6 +35,20 @@ export function answer(body: unknown, opts: AnswerOptions): Response {
  * answerJson(text, { maxAge: 300, hit: true, stale: { ageSeconds: 4000 } }) // X-Cache: stale, Age: 4000
  */
 export function answerJson(json: string, opts: AnswerOptions): Response {
+  return new Response(json, { status: 200, headers: answerHeaders(opts) })
+}
+
+/**
+ * {@link answerJson} for a body that streams (a many-megabyte answer sent on as it flows).
+ *
+ * @example
+ * answerBody(out.body, { maxAge: 300, hit: false, upstreamRequests: 131, etag: out.etag, contentType: 'application/geo+json' })
+ */
+export function answerBody(body: ReadableStream<Uint8Array>, opts: AnswerOptions): Response {
+  return new Response(body, { status: 200, headers: answerHeaders(opts) })
+}
+
+function answerHeaders(opts: AnswerOptions): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': `${opts.contentType ?? 'application/json'}; charset=utf-8`,
     'cache-control': `public, max-age=${opts.maxAge}`,
@@ -56,8 +63,5 @@ export function answerJson(json: string, opts: AnswerOptions): Response {
     // Good for now, while the upstream is down: not for a cache to hand out later.
     headers['cache-control'] = 'no-cache'
   }
-  if (!opts.onSent) return new Response(json, { status: 200, headers })
-  const { body, sent } = sentBody(json)
-  opts.onSent(sent)
-  return new Response(body, { status: 200, headers })
+  return headers
 }

@@ -7,17 +7,17 @@
  */
 import type { Context } from 'hono'
 import type { z } from 'zod'
-import { answerJson } from '../../../shared/http/answer'
+import { answerBody, answerJson } from '../../../shared/http/answer'
 import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { answerFormat, mapFeaturesQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'
-import { cacheKey, cachedText, STALE_IF_ERROR, TTL } from '../../../shared/cache/kv-cache'
+import { cacheKey, cachedOrProduced, STALE_IF_ERROR } from '../../../shared/cache/kv-cache'
 import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { callObject } from '../../../shared/fanout/call-object'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
 import { requireToken } from '../../../shared/upstream/request-client'
-import type { JobAnswer } from '../../../shared/engine/job-runner'
+import type { BodyAnswer } from './map-features-sweep'
 import { sweepName } from './sweep-params'
 import { progressRoutes } from './progress'
 import { sweepParams } from './question'
@@ -50,29 +50,29 @@ async function boxQuestion(c: Context<{ Bindings: Env }>, query: z.output<typeof
 async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof mapFeaturesQuery>, maxRequests: number): Promise<Response> {
   const { params, identity, key } = await boxQuestion(c, query)
   let requests = 0
-  // The answer's KV copies are written once it has left: copying 11 MB would compete with sending it.
-  let gone!: () => void
-  const sent = new Promise<void>((resolve) => (gone = resolve))
-  const { text, etag, hit, stale } = await cachedText(
+  const out = await cachedOrProduced(
     c.env.CACHE,
     key,
-    TTL.mapFeaturesBbox,
     async () => {
       const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
       // The caller's own token goes to the object's memory only; the server's is read there from env.
-      // RPC's Serializable mapping cannot follow Problem's open members: the shape is JobAnswer.
+      // RPC's Serializable mapping cannot follow Problem's open members: the shape is BodyAnswer.
+      // The object streams the answer here and stores it in KV under `key` once it is sent.
       const result = await callObject(
         () => c.env.MAP_FEATURES_SWEEP.getByName(sweepName(params, identity)),
-        (stub) => stub.run(params, auth.source === 'client' ? auth.token : undefined, { maxRequests }) as unknown as Promise<JobAnswer & { etag?: string }>,
+        (stub) => stub.runBody(params, auth.source === 'client' ? auth.token : undefined, { maxRequests, cacheKey: key }) as unknown as Promise<BodyAnswer>,
       )
       requests = result.requests
       if (!result.ok) throw new ProblemError(result.problem, result.headers ?? {})
-      return result.etag !== undefined ? { text: result.body, etag: result.etag } : result.body
+      return result
     },
     // No URL in the answer: while the upstream fails, a copy kept past the TTL answers (X-Cache: stale, Age).
-    { defer: (p) => c.executionCtx.waitUntil(p), after: sent, staleIfError: { seconds: STALE_IF_ERROR.mapFeaturesBbox, when: isUpstreamTrouble } },
+    { staleIfError: { seconds: STALE_IF_ERROR.mapFeaturesBbox, when: isUpstreamTrouble } },
   )
-  const res = answerJson(text, { maxAge: 300, hit, upstreamRequests: requests, contentType: 'application/geo+json', stale, ...(etag !== undefined ? { etag } : {}), onSent: (p) => void p.then(gone) })
+  const opts = { maxAge: 300, contentType: 'application/geo+json' as const }
+  const res = out.hit
+    ? answerJson(out.text, { ...opts, hit: true, upstreamRequests: requests, ...(out.stale ? { stale: out.stale } : {}), ...(out.etag !== undefined ? { etag: out.etag } : {}) })
+    : answerBody(out.produced.body, { ...opts, hit: false, upstreamRequests: out.produced.requests, ...(out.produced.etag !== undefined ? { etag: out.produced.etag } : {}) })
   // The same URL answers a stream to who asks for one (stream-response.ts).
   res.headers.set('vary', 'Accept')
   return res

@@ -6,7 +6,8 @@
  * objects (`runPart`) and as a helper that runs a few cells of a round for it (`runUnits`).
  */
 import { DurableObject } from 'cloudflare:workers'
-import { TTL } from '../../../shared/cache/kv-cache'
+import { STALE_IF_ERROR, storeText, TTL } from '../../../shared/cache/kv-cache'
+import { sentBody } from '../../../shared/http/sent-body'
 import { versionTag } from '../../../shared/http/version-tag'
 import { JobRunner, type EngineOptions, type HelperAnswer, type HelperStub, type JobAnswer, type JobProgress, type PartAnswer, type PartStub } from '../../../shared/engine/job-runner'
 import { shardSettings } from '../../../shared/fanout/shards'
@@ -47,6 +48,9 @@ export function sweepEngineOptions(env: Env): Partial<EngineOptions> {
   }
 }
 
+/** {@link MapFeaturesSweep.runBody}'s answer: the body as a stream, its tag and cost; or the problem. */
+export type BodyAnswer = { ok: true; body: ReadableStream<Uint8Array>; etag?: string; requests: number } | Extract<JobAnswer, { ok: false }>
+
 export class MapFeaturesSweep extends DurableObject<Env> {
   readonly runner: JobRunner<SweepParams, Cell>
 
@@ -72,6 +76,20 @@ export class MapFeaturesSweep extends DurableObject<Env> {
     const job = this.runner.store.job()
     // A finished sweep's answer is joined from what it stored: the same bytes until it is swept again.
     return answer.ok && job?.finishedAt !== undefined ? { ...answer, etag: await versionTag(job.name, job.finishedAt) } : answer
+  }
+
+  /**
+   * {@link run}, the answer streamed: its bytes flow to the Worker and on to the caller as they
+   * are sent, not copied whole first; once sent, the answer is stored in KV under `cacheKey` (the
+   * Worker's key of this question), where copying it would have competed with sending it.
+   */
+  async runBody(params: SweepParams, clientToken?: string, opts: { maxRequests?: number; cacheKey?: string } = {}): Promise<BodyAnswer> {
+    const answer = await this.run(params, clientToken, opts)
+    if (!answer.ok) return answer
+    const { body, sent } = sentBody(answer.body)
+    const key = opts.cacheKey
+    if (key !== undefined) this.ctx.waitUntil(sent.then(() => storeText(this.env.CACHE, key, answer.body, TTL.mapFeaturesBbox, { staleSeconds: STALE_IF_ERROR.mapFeaturesBbox, ...(answer.etag !== undefined ? { etag: answer.etag } : {}) })))
+    return { ok: true, body, requests: answer.requests, ...(answer.etag !== undefined ? { etag: answer.etag } : {}) }
   }
 
   /** The box's features as RFC 8142 records while its cells complete, or the problem before any byte (stream-features.ts). */
