@@ -13,6 +13,22 @@ import { standInCall } from '../../../test/support/stand-in-call'
 
 const standIn = standInCall(env.MAPILLARY_GRAPH_URL)
 
+/** The box answer's KV entry and its stale copy, entry first, once both are written (the sweep object writes them after the answer was sent). */
+async function storedCopies(): Promise<Array<{ name: string; text: string | null; metadata: unknown }>> {
+  for (let waited = 0; ; waited += 20) {
+    const names = [...(await env.CACHE.list({ prefix: 'mf-bbox:' })).keys, ...(await env.CACHE.list({ prefix: 'stale:mf-bbox:' })).keys].map((k) => k.name)
+    if (names.length >= 2 || waited > 5000) {
+      return Promise.all(
+        names.map(async (name) => {
+          const { value, metadata } = await env.CACHE.getWithMetadata(name, 'text')
+          return { name, text: value, metadata }
+        }),
+      )
+    }
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 afterEach(async () => {
   vi.useRealTimers()
   await standIn('/__sandbox/reset', {})
@@ -24,6 +40,14 @@ it('answers the kept copy, stale with its age, past the hour while the upstream 
   expect(first.status).toBe(200)
   const text = await first.text()
   expect(JSON.parse(text).features.length).toBeGreaterThan(0)
+  // The sweep object stores the answer once it has sent it: the entry and its copy, with its tag.
+  const stored = await storedCopies()
+  const tag = first.headers.get('etag')
+  expect(tag).toMatch(/^"[0-9a-f]{32}"$/)
+  expect(stored.map(({ name, metadata, text: t }) => [name.startsWith('stale:') ? 'copy' : 'entry', t === text, (metadata as { etag?: string }).etag])).toStrictEqual([
+    ['entry', true, tag],
+    ['copy', true, tag],
+  ])
 
   await standIn('/__sandbox/config', { rate500: 1 })
   await later(env.CACHE, 3600 + 60)
