@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { cached, cachedOrProduced, cachedText, cacheKey, clampTtl, readKept, staleKey, storeText, TTL, writeKept, type KVLike } from './kv-cache'
+import { cached, cachedOrProduced, cachedText, cacheKey, clampTtl, readFresh, readKept, staleKey, storeText, TTL, writeKept, type KVLike } from './kv-cache'
 import { fitsInKv } from './cached'
 
 /** In-memory KVLike that records puts; `failGet`/`failPut` simulate an unreachable KV. */
@@ -266,25 +266,30 @@ describe('stale-if-error', () => {
     await expect(cachedText(undefined, 'k', 3600, async () => Promise.reject(down), { staleIfError })).rejects.toBe(down)
   })
 
-  it('storeText writes what cachedText would, with the tag in both entries; cachedOrProduced answers it on a hit and from the stale copy', async () => {
+  it('storeText keeps one entry for TTL + the window, with when it was written and its tag; cachedOrProduced and readFresh answer it fresh for the TTL only', async () => {
     const { kv, map } = metadataKv()
     at(2_000)
     await storeText(kv, 'k', '{"a":1}', 3600, { staleSeconds: 7 * 86400, etag: '"t1"' })
-    expect(map.get('k')).toEqual({ text: '{"a":1}', metadata: { etag: '"t1"' }, ttl: 3600 })
-    expect(map.get('stale:k')).toEqual({ text: '{"a":1}', metadata: { written: 2_000, etag: '"t1"' }, ttl: 3600 + 7 * 86400 })
+    expect([...map.entries()]).toEqual([['k', { text: '{"a":1}', metadata: { written: 2_000, etag: '"t1"' }, ttl: 3600 + 7 * 86400 }]])
     const never = async () => Promise.reject(new Error('not asked'))
-    expect(await cachedOrProduced(kv, 'k', never, { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true })
-    map.delete('k')
-    at(12_000)
-    expect(await cachedOrProduced(kv, 'k', async () => Promise.reject(down), { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true, stale: { ageSeconds: 10 } })
-    await expect(cachedOrProduced(kv, 'k', async () => Promise.reject(gone), { staleIfError })).rejects.toBe(gone)
+    at(2_000 + 3600_000)
+    expect(await cachedOrProduced(kv, 'k', 3600, never, { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true })
+    expect(await readFresh(kv, 'k', 3600)).toEqual({ text: '{"a":1}', etag: '"t1"' })
+    // Past its hour: produced again; the entry answers only a failure staleIfError accepts, stale with its age.
+    at(2_000 + 3601_000)
+    expect(await readFresh(kv, 'k', 3600)).toBeNull()
+    expect(await cachedOrProduced(kv, 'k', 3600, async () => ({ body: 'new' }), { staleIfError })).toEqual({ hit: false, produced: { body: 'new' } })
+    expect(await cachedOrProduced(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).toEqual({ text: '{"a":1}', etag: '"t1"', hit: true, stale: { ageSeconds: 3601 } })
+    await expect(cachedOrProduced(kv, 'k', 3600, async () => Promise.reject(gone), { staleIfError })).rejects.toBe(gone)
+    await expect(cachedOrProduced(kv, 'k', 3600, async () => Promise.reject(down))).rejects.toBe(down)
     // A miss hands over what was produced and writes nothing: its producer stores it.
     map.clear()
-    expect(await cachedOrProduced(kv, 'k', async () => ({ body: 'stream' }), { staleIfError })).toEqual({ hit: false, produced: { body: 'stream' } })
+    expect(await cachedOrProduced(kv, 'k', 3600, async () => ({ body: 'stream' }), { staleIfError })).toEqual({ hit: false, produced: { body: 'stream' } })
+    await expect(cachedOrProduced(kv, 'k', 3600, async () => Promise.reject(down), { staleIfError })).rejects.toBe(down)
     expect(map.size).toBe(0)
-    // Without a tag or a stale window: the value alone, as cachedText writes it.
+    // Without a tag or a window: fresh for its TTL, then gone.
     await storeText(kv, 'u', 'plain', 3600)
-    expect([...map.entries()]).toEqual([['u', { text: 'plain', metadata: undefined, ttl: 3600 }]])
+    expect([...map.entries()]).toEqual([['u', { text: 'plain', metadata: { written: 2_000 + 3601_000 }, ttl: 3600 }]])
   })
 
   it('storeText skips a value over 25 MiB and never rejects', async () => {

@@ -108,35 +108,52 @@ export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds
 /**
  * {@link cachedText} for an answer whose producer stores it itself once it has sent it (a Durable
  * Object streaming a many-megabyte answer, then writing it with {@link storeText}): the stored
- * text and its tag, or what `produce` gave; nothing is written here. A failure `staleIfError`
- * accepts is answered by the kept copy.
+ * text and its tag while fresh (written at most `ttlSeconds` ago), else what `produce` gave;
+ * nothing is written here. Past its freshness the entry is the stale copy: a failure
+ * `staleIfError` accepts is answered with it, marked stale with its age.
  *
  * @example
- * const out = await cachedOrProduced(env.CACHE, key, () => stub.runBody(params, token, { cacheKey: key }), { staleIfError })
+ * const out = await cachedOrProduced(env.CACHE, key, TTL.mapFeaturesBbox, () => stub.runBody(params, token, { cacheKey: key }), { staleIfError })
  * // out.hit ? answerJson(out.text, …) : answerBody(out.produced.body, …)
  */
-export async function cachedOrProduced<T>(kv: KVLike | undefined, key: string, produce: () => Promise<T>, opts: Pick<CachedOptions, 'staleIfError'> = {}): Promise<({ hit: true; text: string; etag?: string; stale?: Stale }) | { hit: false; produced: T }> {
-  const stored = await readTagged(kv, key)
-  if (stored !== null) return { ...stored, hit: true }
+export async function cachedOrProduced<T>(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<T>, opts: Pick<CachedOptions, 'staleIfError'> = {}): Promise<({ hit: true; text: string; etag?: string; stale?: Stale }) | { hit: false; produced: T }> {
+  const kept = await readKept(kv, key)
+  const tag = (k: { etag?: string }) => (k.etag !== undefined ? { etag: k.etag } : {})
+  if (kept && kept.ageSeconds <= ttlSeconds) return { hit: true, text: kept.text, ...tag(kept) }
   try {
     return { hit: false, produced: await produce() }
   } catch (error) {
-    const kept = await keptFor(kv, key, error, opts)
-    if (kept) return { text: kept.text, ...(kept.etag !== undefined ? { etag: kept.etag } : {}), hit: true, stale: { ageSeconds: kept.ageSeconds } }
+    if (kept && opts.staleIfError?.when(error)) return { hit: true, text: kept.text, ...tag(kept), stale: { ageSeconds: kept.ageSeconds } }
     throw error
   }
 }
 
 /**
- * Stores `text` as {@link cachedText} would have (its stale copy too when `staleSeconds` is given),
- * with its tag in the metadata: for a producer answering through {@link cachedOrProduced}. Best
- * effort: never rejects.
+ * The text {@link storeText} stored under `key` and its tag while fresh (written at most
+ * `ttlSeconds` ago), else null.
+ *
+ * @example
+ * const fresh = await readFresh(env.CACHE, key, TTL.mapFeaturesBbox)
+ */
+export async function readFresh(kv: KVLike | undefined, key: string, ttlSeconds: number): Promise<{ text: string; etag?: string } | null> {
+  const kept = await readKept(kv, key)
+  if (!kept || kept.ageSeconds > ttlSeconds) return null
+  return { text: kept.text, ...(kept.etag !== undefined ? { etag: kept.etag } : {}) }
+}
+
+/**
+ * Stores `text` for {@link cachedOrProduced}: one entry, fresh for `ttlSeconds` after it was
+ * written, then (with `staleSeconds`) its own stale copy for that much longer; its metadata says
+ * when it was written, and its tag. One entry, not a value and a `stale:` copy: an answer of many
+ * megabytes is written once. Best effort: never rejects.
  *
  * @example
  * ctx.waitUntil(sent.then(() => storeText(env.CACHE, key, text, TTL.mapFeaturesBbox, { staleSeconds, etag })))
  */
 export async function storeText(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: { staleSeconds?: number; etag?: string } = {}): Promise<void> {
-  await write(kv, key, text, ttlSeconds, opts.staleSeconds !== undefined ? { staleIfError: { seconds: opts.staleSeconds, when: () => false } } : {}, opts.etag)
+  if (!kv || !fitsInKv(text)) return
+  const metadata: WrittenAt = { written: Date.now(), ...(opts.etag !== undefined ? { etag: opts.etag } : {}) }
+  await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds + (opts.staleSeconds ?? 0)), metadata }), {})
 }
 
 /** The stale copy of `key` when `error` is one it may answer, else null. */
@@ -181,25 +198,9 @@ export async function writeKept(kv: KVLike | undefined, key: string, text: strin
 }
 
 /** {@link writeKept} of a text already known to fit. */
-async function putKept(kv: KVLike, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'>, etag?: string): Promise<void> {
-  const metadata: WrittenAt = { written: Date.now(), ...(etag !== undefined ? { etag } : {}) }
+async function putKept(kv: KVLike, key: string, text: string, ttlSeconds: number, opts: Pick<CachedOptions, 'defer'>): Promise<void> {
+  const metadata: WrittenAt = { written: Date.now() }
   await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds), metadata }), opts)
-}
-
-/** The stored text and its tag (when it was written with one), or null like {@link read}. */
-async function readTagged(kv: KVLike | undefined, key: string): Promise<{ text: string; etag?: string } | null> {
-  if (!kv?.getWithMetadata) {
-    const text = await read(kv, key)
-    return text === null ? null : { text }
-  }
-  try {
-    const { value, metadata } = await kv.getWithMetadata(key, 'text')
-    if (value === null) return null
-    const etag = (metadata as Partial<WrittenAt> | null)?.etag
-    return { text: value, ...(typeof etag === 'string' ? { etag } : {}) }
-  } catch {
-    return null
-  }
 }
 
 /** The stored text, or null when absent or KV is unbound or unreachable (no cache, never an error). */
@@ -216,10 +217,10 @@ async function read(kv: KVLike | undefined, key: string): Promise<string | null>
  * Stores `text` unless it is over KV's value limit, and its stale copy when asked; awaited, or
  * handed to `opts.defer`.
  */
-async function write(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: CachedOptions, etag?: string): Promise<void> {
+async function write(kv: KVLike | undefined, key: string, text: string, ttlSeconds: number, opts: CachedOptions): Promise<void> {
   if (!kv || !fitsInKv(text)) return
-  await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds), ...(etag !== undefined ? { metadata: { etag } } : {}) }), opts)
-  if (opts.staleIfError) await putKept(kv, staleKey(key), text, ttlSeconds + opts.staleIfError.seconds, opts, etag)
+  await settle(() => kv.put(key, text, { expirationTtl: clampTtl(ttlSeconds) }), opts)
+  if (opts.staleIfError) await putKept(kv, staleKey(key), text, ttlSeconds + opts.staleIfError.seconds, opts)
 }
 
 /** A write that never rejects (a lost write costs one more upstream round trip later, nothing more). */

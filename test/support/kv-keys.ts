@@ -68,6 +68,11 @@ export const DOCUMENTED_TTL = {
   entityNoUrls: 86400,
 } as const
 
+/** How long KEYS.md says a kind's stale copy outlives its TTL (`STALE_IF_ERROR`), in seconds. */
+export const DOCUMENTED_STALE_IF_ERROR = {
+  'mf-bbox': 86400,
+} as const
+
 /** Unix seconds at which a stand-in thumbnail URL expires (its `exp`). */
 export function thumbUrlExpiry(url: string): number {
   const exp = Number(new URL(url).searchParams.get('exp'))

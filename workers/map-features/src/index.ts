@@ -12,7 +12,7 @@ import { ProblemError } from '../../../shared/problem/problem'
 import { createTaskApp } from '../../../shared/http/task-app'
 import { answerFormat, mapFeaturesQuery } from '../../../shared/http/task-params'
 import { validate } from '../../../shared/http/validation'
-import { cacheKey, cachedOrProduced, STALE_IF_ERROR } from '../../../shared/cache/kv-cache'
+import { cacheKey, cachedOrProduced, STALE_IF_ERROR, TTL } from '../../../shared/cache/kv-cache'
 import { isUpstreamTrouble } from '../../../shared/http/upstream-trouble'
 import { callObject } from '../../../shared/fanout/call-object'
 import { identityPart, requestIdentity } from '../../../shared/upstream/identity'
@@ -53,6 +53,7 @@ async function answerBox(c: Context<{ Bindings: Env }>, query: z.output<typeof m
   const out = await cachedOrProduced(
     c.env.CACHE,
     key,
+    TTL.mapFeaturesBbox,
     async () => {
       const auth = requireToken(c.req.header('authorization'), c.env.MAPILLARY_ACCESS_TOKEN)
       // The caller's own token goes to the object's memory only; the server's is read there from env.

@@ -5,7 +5,7 @@
  * From KV when it holds the plain answer, else from the sweep object as its cells complete
  * (stream-features.ts). Problems known before the first byte are the usual problem+json answers.
  */
-import { readKept } from '../../../shared/cache/kv-cache'
+import { readFresh, TTL } from '../../../shared/cache/kv-cache'
 import { callObject } from '../../../shared/fanout/call-object'
 import { GEOJSON_SEQ } from '../../../shared/http/task-params'
 import { ProblemError } from '../../../shared/problem/problem'
@@ -29,7 +29,7 @@ export interface BoxQuestion {
  * @example return streamBox(env, c.req.header('authorization'), question, maxBoxRequests(env))
  */
 export async function streamBox(env: Env, authorization: string | undefined, q: BoxQuestion, maxRequests: number): Promise<Response> {
-  const kept = await readKept(env.CACHE, q.key)
+  const kept = await readFresh(env.CACHE, q.key, TTL.mapFeaturesBbox)
   const features = kept ? collectionFeatures(kept.text) : null
   if (features) return streamed(recordStream(features), 'hit')
   const auth = requireToken(authorization, env.MAPILLARY_ACCESS_TOKEN)

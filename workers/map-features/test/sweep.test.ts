@@ -5,11 +5,12 @@
  */
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MIN_CELL_DEG, planCells, type Bbox } from '../../../shared/tiling'
 import { requestIdentity } from '../../../shared/upstream/identity'
 import { pointInBBox } from '../../../test/stand-in/src/geo'
-import { DOCUMENTED_TTL, expectExpiresAfter, keyNames, newKeys } from '../../../test/support/kv-keys'
+import { DOCUMENTED_STALE_IF_ERROR, DOCUMENTED_TTL, expectExpiresAfter, keyNames, newKeys } from '../../../test/support/kv-keys'
+import { later } from '../../../test/support/later'
 import { upstreamIdentity } from '../../../shared/upstream/identity'
 import { tokenHash } from '../../../test/stand-in/src/stats'
 import type { JobAnswer as SweepAnswer } from '../../../shared/engine/job-runner'
@@ -108,16 +109,38 @@ describe('map features fan-out (Durable Object)', () => {
     console.log(`dense district: ${ids.length} features, ${made} upstream requests, ${slices.length} slices, attempts per slice ${slices.map((s) => s.attempts).join('/')}`)
   })
 
-  it('keeps the answer in KV for an hour (KEYS.md: mf-bbox)', async () => {
+  it('keeps the answer in KV as one entry, fresh for an hour, then a day more as its stale copy (KEYS.md: mf-bbox)', async () => {
+    const fields = '&fields=last_seen_at,object_type'
     const before = await keyNames(env.CACHE, 'mf-bbox')
     const t0 = Date.now()
-    const res = await mapFeatures(probe.bbox, '&fields=last_seen_at,object_type')
+    const res = await mapFeatures(probe.bbox, fields)
     expect(res.status).toBe(200)
     const body = await res.text()
+    // Written by the sweep object once the answer was sent: waited for.
     const keys = await newKeys(env.CACHE, 'mf-bbox', before)
     expect(keys).toHaveLength(1)
-    expectExpiresAfter(keys[0]!, DOCUMENTED_TTL['mf-bbox'], t0, Date.now())
-    expect(await env.CACHE.get(keys[0]!.name, 'text')).toBe(body)
+    expectExpiresAfter(keys[0]!, DOCUMENTED_TTL['mf-bbox'] + DOCUMENTED_STALE_IF_ERROR['mf-bbox'], t0, Date.now())
+    const { value, metadata } = await env.CACHE.getWithMetadata(keys[0]!.name, 'text')
+    expect(value).toBe(body)
+    const { written, etag } = metadata as { written: number; etag: string }
+    expect(written).toBeGreaterThanOrEqual(t0)
+    expect(written).toBeLessThanOrEqual(Date.now())
+    expect(etag).toBe(res.headers.get('etag'))
+    expect((await env.CACHE.list({ prefix: 'stale:mf-bbox:' })).keys).toHaveLength(0)
+    // Within the hour a hit; past it, swept again (no longer fresh, though KV still keeps it).
+    const again = await mapFeatures(probe.bbox, fields)
+    expect([again.headers.get('x-cache'), again.headers.get('etag'), await again.text()]).toStrictEqual(['hit', etag, body])
+    try {
+      await later(env.CACHE, DOCUMENTED_TTL['mf-bbox'] + 60)
+      const upBefore = await upstreamRequests()
+      const late = await mapFeatures(probe.bbox, fields)
+      expect(late.headers.get('x-cache')).toBe('miss')
+      expect(await late.text()).toBe(body)
+      expect((await upstreamRequests()) - upBefore).toBeGreaterThan(0)
+      expect(late.headers.get('etag')).not.toBe(etag)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('serves a repeat from KV: no upstream request', async () => {
