@@ -4,6 +4,8 @@
  * With `staleIfError`, a second copy of the value (`stale:<key>`) outlives its TTL and answers,
  * marked stale with its age, when producing the value again fails the way the caller says (the
  * upstream down), as RFC 5861's stale-if-error: never for a value holding a URL that expires.
+ * A many-megabyte answer its producer stores itself (a box's: {@link storeText}) is one entry
+ * instead, fresh for its TTL and its own stale copy after ({@link cachedOrProduced}).
  */
 
 import { KV_LIMITS, type KVLike } from './kv'
