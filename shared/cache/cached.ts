@@ -120,12 +120,11 @@ export async function cachedText(kv: KVLike | undefined, key: string, ttlSeconds
  */
 export async function cachedOrProduced<T>(kv: KVLike | undefined, key: string, ttlSeconds: number, produce: () => Promise<T>, opts: Pick<CachedOptions, 'staleIfError'> = {}): Promise<({ hit: true; text: string; etag?: string; stale?: Stale }) | { hit: false; produced: T }> {
   const kept = await readKept(kv, key)
-  const tag = (k: { etag?: string }) => (k.etag !== undefined ? { etag: k.etag } : {})
-  if (kept && kept.ageSeconds <= ttlSeconds) return { hit: true, text: kept.text, ...tag(kept) }
+  if (kept && kept.ageSeconds <= ttlSeconds) return { hit: true, ...tagged(kept) }
   try {
     return { hit: false, produced: await produce() }
   } catch (error) {
-    if (kept && opts.staleIfError?.when(error)) return { hit: true, text: kept.text, ...tag(kept), stale: { ageSeconds: kept.ageSeconds } }
+    if (kept && opts.staleIfError?.when(error)) return { hit: true, ...tagged(kept), stale: { ageSeconds: kept.ageSeconds } }
     throw error
   }
 }
@@ -139,8 +138,12 @@ export async function cachedOrProduced<T>(kv: KVLike | undefined, key: string, t
  */
 export async function readFresh(kv: KVLike | undefined, key: string, ttlSeconds: number): Promise<{ text: string; etag?: string } | null> {
   const kept = await readKept(kv, key)
-  if (!kept || kept.ageSeconds > ttlSeconds) return null
-  return { text: kept.text, ...(kept.etag !== undefined ? { etag: kept.etag } : {}) }
+  return kept && kept.ageSeconds <= ttlSeconds ? tagged(kept) : null
+}
+
+/** A kept value's text and tag, without its age. */
+function tagged({ ageSeconds: _age, ...text }: { text: string; ageSeconds: number; etag?: string }): { text: string; etag?: string } {
+  return text
 }
 
 /**
@@ -159,7 +162,7 @@ export async function storeText(kv: KVLike | undefined, key: string, text: strin
 }
 
 /** The stale copy of `key` when `error` is one it may answer, else null. */
-async function keptFor(kv: KVLike | undefined, key: string, error: unknown, opts: CachedOptions): Promise<{ text: string; ageSeconds: number; etag?: string } | null> {
+async function keptFor(kv: KVLike | undefined, key: string, error: unknown, opts: CachedOptions): Promise<{ text: string; ageSeconds: number } | null> {
   if (!opts.staleIfError?.when(error)) return null
   return readKept(kv, staleKey(key))
 }

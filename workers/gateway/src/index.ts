@@ -50,8 +50,9 @@ app.use('/v1/*', clientLimits)
 // A 304 keeps the CORS headers the CORS step set before it, or a browser cannot read it.
 const tag = etag({ retainedHeaders: [...RETAINED_304_HEADERS, 'access-control-allow-origin', 'access-control-expose-headers', 'access-control-allow-credentials'] })
 // A stream (map features as geojsonseq) passes through as it flows: no ETag, which reads a body whole.
-// The tag itself is set by bodyEtag from the body read at once (hono reads it chunk by chunk in
-// JavaScript, some 0.5 s for an 11 MB box answer); hono's etag then only compares it.
+// The tag is the task Worker's when it sends one (a box answer's: versionTag, its body streams on
+// unread), else bodyEtag's from the body read at once (hono reads it chunk by chunk in JavaScript,
+// some 0.5 s for an 11 MB answer); hono's etag then only compares it.
 app.use('/v1/*', (c, next) => (etagged(c.req.path) && !asksForStream(c.req.path, new URL(c.req.url).searchParams, c.req.header('accept')) ? tag(c, () => bodyEtag(c, next)) : next()))
 
 app.get('/healthz', async (c) => {
