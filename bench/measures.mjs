@@ -78,6 +78,17 @@ export function tomlVar(path, name) {
   }
 }
 
+/**
+ * A process's `/proc/<pid>/stat`: its name and the fields after it (`pid (comm) state ppid …`; comm
+ * may hold spaces, so the fields start after the last ')': state is fields[0], ppid fields[1],
+ * utime fields[11], stime fields[12]). Throws when the process is gone.
+ */
+function procStat(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const close = stat.lastIndexOf(')')
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') }
+}
+
 /** Pids of the workerd processes descending from this one (Linux /proc; [] elsewhere). */
 export function workerdPids(root = process.pid) {
   const parent = new Map()
@@ -90,11 +101,9 @@ export function workerdPids(root = process.pid) {
   }
   for (const d of entries) {
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
-      // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
-      const close = stat.lastIndexOf(')')
-      comm.set(Number(d), stat.slice(stat.indexOf('(') + 1, close))
-      parent.set(Number(d), Number(stat.slice(close + 2).split(' ')[1]))
+      const { comm: name, fields } = procStat(d)
+      comm.set(Number(d), name)
+      parent.set(Number(d), Number(fields[1]))
     } catch {
       // gone meanwhile
     }
@@ -106,7 +115,6 @@ export function workerdPids(root = process.pid) {
   return [...comm].filter(([pid, name]) => name.startsWith('workerd') && descends(pid)).map(([pid]) => pid)
 }
 
-/** RSS of the given processes (summed) in MB, sampled every `everyMs` between `start` and `stop`. */
 /**
  * CPU seconds (user + system, all threads) the processes `pids` have used so far; a difference of
  * two readings is what a run cost them, whatever its wall time on a shared machine.
@@ -116,9 +124,7 @@ export function cpuSeconds(pids) {
   let ticks = 0
   for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      // After "pid (comm) ": state is field 0, utime field 11, stime field 12 (proc(5): 14 and 15).
+      const { fields } = procStat(pid)
       ticks += Number(fields[11]) + Number(fields[12])
     } catch {
       // A process that is gone counts nothing more.
@@ -128,6 +134,7 @@ export function cpuSeconds(pids) {
   return ticks / 100
 }
 
+/** RSS of the given processes (summed) in MB, sampled every `everyMs` between `start` and `stop`. */
 export class RssSampler {
   #pids
   #everyMs
